@@ -1,0 +1,1 @@
+"""One module per `patternbot` subcommand, each with `run(args) -> exit code`."""

@@ -1,0 +1,45 @@
+"""`patternbot validate`: check every pattern and policy file, reporting `file:line: message`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.config import load_config
+from bot.console import print_json
+from bot.error_handler import EXIT_FAILURE, EXIT_OK
+from bot.knowledge.repository import load_knowledge_base
+from bot.yamlfile import Problem
+
+
+def _in_scope(problem: Problem, files: list[Path], root: Path) -> bool:
+    wanted = {str(path.resolve()) for path in files}
+    return str((root / problem.path).resolve()) in wanted
+
+
+def run(args: argparse.Namespace) -> int:
+    root: Path = args.repo
+    config = load_config(root)
+    kb = load_knowledge_base(root, config.paths.patterns, config.paths.policies)
+    problems = kb.problems
+    if args.files:
+        # pre-commit passes the changed files; duplicate ids still need the whole knowledge base.
+        problems = [p for p in problems if _in_scope(p, args.files, root)]
+    if args.json:
+        print_json(
+            {
+                "valid": not problems,
+                "patterns": len(kb.patterns),
+                "policies": len(kb.policies),
+                "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in problems],
+            }
+        )
+    else:
+        for problem in problems:
+            print(problem)
+        if problems:
+            files = len({p.path for p in problems})
+            print(f"{len(problems)} problem(s) in {files} file(s)")
+        else:
+            print(f"ok: {len(kb.patterns)} patterns, {len(kb.policies)} policies")
+    return EXIT_FAILURE if problems else EXIT_OK

@@ -1,0 +1,232 @@
+"""`patternbot.yaml`: where things are, which index and model to use, and the learning thresholds.
+
+Every key has a default, so the file is optional. Any key can be overridden from the environment as
+`PATTERNBOT_<SECTION>_<KEY>` (for example `PATTERNBOT_LEARNING_MIN_CONFIDENCE=0.8`); `QDRANT_URL` and
+`QDRANT_API_KEY` set `index.url` and `index.apiKey`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from ruamel.yaml.comments import CommentedMap
+
+from bot.errors import ConfigError
+from bot.knowledge.schema import CamelModel
+from bot.yamlfile import Problem, YamlSyntaxError, load_file, problems_from_validation
+
+CONFIG_FILE = "patternbot.yaml"
+
+
+class PathsConfig(CamelModel):
+    patterns: str = "patterns"
+    policies: str = "policies"
+    # Derived, git-ignored state: the embedded Qdrant index, quarantined log lines, run records.
+    state: str = ".patternbot"
+    # Logs analysed by `patternbot run` when no --logs is given.
+    logs: list[str] = Field(default_factory=lambda: ["examples/logs"])
+
+
+class IndexConfig(CamelModel):
+    url: str | None = None
+    api_key: str | None = None
+    # Embedded local mode folder, relative to the repository; defaults to <state>/qdrant.
+    path: str | None = None
+    collection_prefix: str = Field(default="patternbot", pattern=r"^[A-Za-z0-9_-]+$")
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class EmbeddingConfig(CamelModel):
+    provider: Literal["minilm-onnx", "fastembed"] = "minilm-onnx"
+    # For provider fastembed: a model name fastembed knows (downloaded by fastembed, needs internet).
+    model: str | None = None
+    batch_size: int = Field(default=32, ge=1, le=1024)
+
+
+class RetrievalConfig(CamelModel):
+    limit: int = Field(default=5, ge=1, le=100)
+    include_deprecated: bool = False
+
+
+class MetricsConfig(CamelModel):
+    # A retrieval whose best pattern score is below this is a weak match: evidence of a gap.
+    weak_match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    # Bounds on the user text kept as evidence (privacy): how many intents, how many characters.
+    max_evidence_intents: int = Field(default=500, ge=0, le=100_000)
+    max_intent_length: int = Field(default=240, ge=16, le=4000)
+
+
+class LearningConfig(CamelModel):
+    min_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
+    min_support: int = Field(default=5, ge=1)
+    max_suggestions: int = Field(default=10, ge=1, le=1000)
+    # A retrieval scoring at least this counts as "recommended as relevant" for deprecation.
+    strong_match_threshold: float = Field(default=0.55, ge=-1.0, le=1.0)
+
+
+class ClaudeConfig(CamelModel):
+    model: str = "claude-sonnet-4-5"
+    max_tokens: int = Field(default=4096, ge=256, le=64_000)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=1, ge=0, le=5)
+
+
+class ProposalsConfig(CamelModel):
+    max_open_pull_requests: int = Field(default=5, ge=0)
+    max_new_per_run: int = Field(default=3, ge=0)
+    labels: list[str] = Field(default_factory=lambda: ["patternbot"])
+    branch_prefix: str = "patternbot"
+    dashboard: bool = False
+
+
+class Config(CamelModel):
+    """The whole configuration; `root` is the repository it belongs to."""
+
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
+    claude: ClaudeConfig = Field(default_factory=ClaudeConfig)
+    proposals: ProposalsConfig = Field(default_factory=ProposalsConfig)
+
+    root: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / self.paths.state
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.root / self.index.path if self.index.path else self.state_dir / "qdrant"
+
+    @property
+    def patterns_dir(self) -> Path:
+        return self.root / self.paths.patterns
+
+    @property
+    def policies_dir(self) -> Path:
+        return self.root / self.paths.policies
+
+
+_ENV_ALIASES = {"QDRANT_URL": ("index", "url"), "QDRANT_API_KEY": ("index", "apiKey")}
+
+
+def _camel_to_env(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+def _section_keys() -> dict[str, tuple[str, str]]:
+    """PATTERNBOT_SECTION_KEY -> (section alias, key alias) for every scalar or list setting."""
+    table = {}
+    for section_name, section_field in Config.model_fields.items():
+        section_type = section_field.annotation
+        if section_name == "root" or not isinstance(section_type, type):
+            continue
+        if not issubclass(section_type, BaseModel):
+            continue
+        section = section_field.alias or section_name
+        for key_name, key_field in section_type.model_fields.items():
+            key = key_field.alias or key_name
+            table[f"PATTERNBOT_{_camel_to_env(section)}_{_camel_to_env(key)}"] = (section, key)
+    return table
+
+
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """Merge environment overrides into raw config data; returns (section, key) -> variable used."""
+    used: dict[tuple[str, str], str] = {}
+    table = {**_section_keys(), **_ENV_ALIASES}
+    for variable, (section, key) in table.items():
+        value = environ.get(variable)
+        if value is None or value == "":
+            continue
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            continue
+        # Lists come as comma-separated text; pydantic converts the rest from strings.
+        default = getattr(getattr(Config(), _snake(section)), _snake(key))
+        target[key] = [part.strip() for part in value.split(",") if part.strip()] if isinstance(default, list) else value
+        used[(section, key)] = variable
+    return used
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {str(key): _plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_plain(value) for value in data]
+    return data
+
+
+def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
+    """Drop unknown keys with a warning and a did-you-mean, the way pre-commit treats its config."""
+    from bot.yamlfile import did_you_mean
+
+    cleaned: dict[str, Any] = {}
+    sections = {(f.alias or n): f.annotation for n, f in Config.model_fields.items() if n != "root"}
+    for key, value in data.items():
+        line = data.lc.key(key)[0] + 1
+        if key not in sections:
+            print(f"patternbot: warning: {shown}:{line}: unknown key {key!r}{did_you_mean(str(key), list(sections))}; ignored", file=sys.stderr)
+            continue
+        section_type = sections[key]
+        if isinstance(value, CommentedMap) and isinstance(section_type, type) and issubclass(section_type, BaseModel):
+            known = [(f.alias or n) for n, f in section_type.model_fields.items()]
+            kept = {}
+            for inner_key, inner_value in value.items():
+                if inner_key in known:
+                    kept[inner_key] = inner_value
+                else:
+                    inner_line = value.lc.key(inner_key)[0] + 1
+                    hint = did_you_mean(str(inner_key), known)
+                    print(f"patternbot: warning: {shown}:{inner_line}: unknown key {key}.{inner_key}{hint}; ignored", file=sys.stderr)
+            cleaned[key] = kept
+        else:
+            cleaned[key] = value
+    return cleaned
+
+
+def load_config(root: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read `<root>/patternbot.yaml` (optional) and apply environment overrides."""
+    environ = os.environ if environ is None else environ
+    path = root / CONFIG_FILE
+    data: Any = CommentedMap()
+    if path.is_file():
+        try:
+            data = load_file(path, CONFIG_FILE)
+        except YamlSyntaxError as exc:
+            raise ConfigError(str(exc.problem)) from exc
+        if data is None:
+            data = CommentedMap()
+        if not isinstance(data, CommentedMap):
+            raise ConfigError(f"{CONFIG_FILE}:1: expected a mapping of settings")
+        raw = _warn_unknown_keys(data, CONFIG_FILE)
+    else:
+        raw = {}
+    raw = _plain(raw)
+    used = _apply_environment(raw, environ)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for problem, error in zip(
+            problems_from_validation(exc, data, CONFIG_FILE, Config), exc.errors(), strict=True
+        ):
+            variable = used.get(tuple(str(part) for part in error["loc"][:2]))  # type: ignore[arg-type]
+            if variable:
+                problem = Problem(variable, 0, problem.message.split(": ", 1)[-1])
+            problems.append(problem)
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(str(p) for p in problems)) from exc
+    config.root = root
+    return config

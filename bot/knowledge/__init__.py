@@ -1,0 +1,1 @@
+"""The knowledge base: patterns and policies kept as YAML files in git."""

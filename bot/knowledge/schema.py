@@ -1,0 +1,127 @@
+"""The shapes of a pattern and a policy, compatible with the DevOps AI Toolkit's organizational data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from bot.knowledge.kinds import kind_problem
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+class CamelModel(BaseModel):
+    """A model whose YAML and JSON keys are camelCase and whose unknown keys are errors."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=False
+    )
+
+    def to_data(self) -> dict[str, Any]:
+        """The model as plain YAML/JSON data with camelCase keys, unset optional fields left out."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+
+
+def _check_kind(name: str) -> str:
+    problem = kind_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+def _check_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _check_timestamp(value: object) -> object:
+    """Keep the author's own spelling of a date or time, but only if it is ISO 8601."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date or time") from None
+        return text
+    return value
+
+
+KindName = Annotated[str, AfterValidator(_check_kind)]
+Text = Annotated[str, AfterValidator(_check_text)]
+Timestamp = Annotated[str, BeforeValidator(_check_timestamp)]
+
+
+class UsageMetrics(CamelModel):
+    """Counters the learning run computes from workflow logs (optional in YAML for compatibility)."""
+
+    times_recommended: int = Field(default=0, ge=0)
+    times_used: int = Field(default=0, ge=0)
+    success_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    common_additions: dict[str, int] = Field(default_factory=dict)
+    last_used: dt.datetime | None = None
+
+
+class DeployedPolicy(CamelModel):
+    """A policy-engine object (for example a Kyverno ClusterPolicy) generated from a policy intent."""
+
+    name: Text
+    applied_at: Timestamp | None = None
+
+
+class KnowledgeItem(CamelModel):
+    """What patterns and policies share: identity, retrieval text and provenance."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    description: Text
+    triggers: Annotated[list[Text], Field(min_length=1)]
+    rationale: Text
+    created_at: Timestamp
+    created_by: Text
+    usage_metrics: UsageMetrics | None = None
+
+    def retrieval_text(self) -> str:
+        """The text embedded for semantic search: what a user's intent should be compared with."""
+        return f"{self.description}. {'; '.join(self.triggers)}. {self.rationale}"
+
+
+class Pattern(KnowledgeItem):
+    """An organizational deployment pattern: which resources go together for a kind of workload."""
+
+    kind: Literal["pattern"] = Field(default="pattern", exclude=True)
+    suggested_resources: Annotated[list[KindName], Field(min_length=1)]
+    deprecated: bool = False
+    deprecated_reason: str | None = None
+
+    def retrieval_text(self) -> str:
+        return f"{super().retrieval_text()} Resources: {', '.join(self.suggested_resources)}."
+
+
+class Policy(KnowledgeItem):
+    """An organizational policy intent: a rule that resources of some kinds must follow."""
+
+    kind: Literal["policy"] = Field(default="policy", exclude=True)
+    applies_to: list[KindName] = Field(default_factory=list)
+    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    deployed_policies: list[DeployedPolicy] = Field(default_factory=list)
+
+    def retrieval_text(self) -> str:
+        text = super().retrieval_text()
+        if self.applies_to:
+            text += f" Applies to: {', '.join(self.applies_to)}."
+        return text
+
+
+Item = Pattern | Policy
+
+
+def is_valid_id(value: str) -> bool:
+    """True when `value` can be an item id (and so a file name)."""
+    return bool(_ID_RE.match(value))

@@ -1,0 +1,1 @@
+"""Learning: turning usage reports into evidence-backed suggestions."""

@@ -1,0 +1,1 @@
+"""Workflow logs: the versioned event format, writing it, reading it and aggregating it into metrics."""

@@ -1,0 +1,117 @@
+"""The `patternbot` command: argument parsing and dispatch. Each command lives in bot/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.error_handler import EXIT_USAGE, error_boundary
+
+# Imported lazily so `patternbot validate` does not pay for loading Qdrant or the ONNX runtime.
+COMMANDS = ("validate", "sync", "recommend", "metrics", "suggest", "propose", "run", "schema")
+
+
+def _add_repo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR",
+        help="the knowledge-base repository (default: the current directory)",
+    )
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _add_logs(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument(
+        "--logs", nargs="+", required=required, metavar="PATH",
+        help="workflow log files, directories or globs (.jsonl, .jsonl.gz; '-' for standard input)",
+    )
+    parser.add_argument("--since", metavar="DATE", help="only events at or after this date or time")
+    parser.add_argument("--until", metavar="DATE", help="only events before this date or time")
+    parser.add_argument("--strict", action="store_true", help="fail on the first rejected log line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="patternbot",
+        description="Keep deployment patterns and policies learning from how they are used.",
+    )
+    parser.add_argument("--version", action="version", version=f"patternbot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="check every pattern and policy file")
+    _add_repo(p)
+    _add_json(p)
+    p.add_argument("files", nargs="*", type=Path, help="only these files (as pre-commit passes them)")
+
+    p = sub.add_parser("sync", help="mirror patterns and policies into the Qdrant index")
+    _add_repo(p)
+    _add_json(p)
+    p.add_argument("--rebuild", action="store_true", help="drop and rebuild the collections from git")
+
+    p = sub.add_parser("recommend", help="retrieve the patterns and policies that match an intent")
+    p.add_argument("intent", help="what the user wants to deploy, in plain language")
+    _add_repo(p)
+    _add_json(p)
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="results per kind (default: retrieval.limit)")
+    p.add_argument("--log", type=Path, metavar="FILE", help="append a 'retrieved' event to this workflow log")
+    p.add_argument("--workflow-id", metavar="ID", help="workflow id for --log (default: a new one, printed)")
+    p.add_argument("--workflow", choices=("recommend", "operate"), default="recommend")
+    p.add_argument("--cluster", metavar="NAME", help="cluster name recorded with --log")
+
+    p = sub.add_parser("metrics", help="aggregate workflow logs into usage metrics")
+    _add_repo(p)
+    _add_json(p)
+    _add_logs(p, required=True)
+    p.add_argument("--cluster", metavar="NAME", help="only workflows on this cluster")
+    p.add_argument("--no-index", action="store_true", help="do not write metrics into the Qdrant payloads")
+
+    p = sub.add_parser("suggest", help="suggest new or updated patterns and policies from usage")
+    _add_repo(p)
+    _add_json(p)
+    _add_logs(p, required=True)
+    p.add_argument("--min-confidence", type=float, metavar="X", help="default: learning.minConfidence")
+    p.add_argument("--limit", type=int, metavar="N", help="default: learning.maxSuggestions")
+
+    p = sub.add_parser("propose", help="open or update a pull request per suggestion")
+    _add_repo(p)
+    _add_json(p)
+    _add_logs(p, required=True)
+    p.add_argument("--platform", choices=("github", "local"), help="default: github with GITHUB_TOKEN, else local")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and previews; change nothing")
+
+    p = sub.add_parser("run", help="validate, sync, metrics, suggest and propose in one go")
+    _add_repo(p)
+    _add_json(p)
+    _add_logs(p, required=False)
+    p.add_argument("--platform", choices=("github", "local"), help="default: github with GITHUB_TOKEN, else local")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and previews; change nothing")
+
+    p = sub.add_parser("schema", help="write the JSON Schema files for patterns, policies and logs")
+    p.add_argument("--out", type=Path, default=Path("schemas"), metavar="DIR")
+    p.add_argument("--check", action="store_true", help="exit 1 if the files on disk are out of date")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # onnxruntime otherwise writes telemetry state under the home directory.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage error
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    with error_boundary() as result:
+        module = importlib.import_module(f"bot.commands.{args.command}")
+        result[0] = module.run(args)
+    return result[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

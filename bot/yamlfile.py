@@ -1,0 +1,151 @@
+"""YAML files read with their line numbers, so every problem can be reported as `file:line: message`."""
+
+from __future__ import annotations
+
+import difflib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one file, at a line (1-based; 0 when the whole file is meant)."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+
+class YamlSyntaxError(Exception):
+    """A file is not YAML; carries the position ruamel.yaml reported."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def round_trip_yaml() -> YAML:
+    """A ruamel.yaml instance that keeps comments, key order and quoting when a file is written back."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 100
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def load_text(text: str, display_path: str) -> Any:
+    """Parse one YAML document, keeping positions; a syntax error becomes a YamlSyntaxError."""
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise YamlSyntaxError(Problem(display_path, line, f"YAML syntax error: {reason}")) from exc
+    except YAMLError as exc:
+        raise YamlSyntaxError(Problem(display_path, 0, f"YAML syntax error: {exc}")) from exc
+
+
+def load_file(path: Path, display_path: str | None = None) -> Any:
+    """Read and parse a YAML file; unreadable or undecodable files become a YamlSyntaxError."""
+    shown = display_path or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlSyntaxError(Problem(shown, 0, f"not UTF-8 text: {exc.reason}")) from exc
+    except OSError as exc:
+        raise YamlSyntaxError(Problem(shown, 0, f"cannot read: {exc.strerror}")) from exc
+    return load_text(text, shown)
+
+
+def dump_text(data: Any) -> str:
+    """Serialise data (plain or round-trip) the way patternbot writes YAML files."""
+    stream = io.StringIO()
+    round_trip_yaml().dump(data, stream)
+    return stream.getvalue()
+
+
+def line_of(data: Any, loc: Sequence[str | int]) -> int:
+    """The 1-based line of the value at `loc` in a round-trip document, or of its nearest parent."""
+    line = 1
+    node = data
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            key_line, _ = node.lc.key(part)
+            line = key_line + 1
+            value = node[part]
+            if isinstance(value, CommentedMap | CommentedSeq) and value.lc.line is not None:
+                # A block value's own first line is where its items start.
+                pass
+            node = value
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            item_line, _ = node.lc.item(part)
+            line = item_line + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """' (did you mean X?)' for a near miss among `choices`, else ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The nested model class that owns the last key of `loc`, for did-you-mean hints."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if current is None or isinstance(part, int):
+            continue
+        field = next(
+            (f for n, f in current.model_fields.items() if (f.alias or n) == part), None
+        )
+        annotation = field.annotation if field else None
+        candidates = getattr(annotation, "__args__", (annotation,))
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    return current
+
+
+def problems_from_validation(
+    exc: ValidationError, data: Any, display_path: str, model: type[BaseModel]
+) -> list[Problem]:
+    """Turn pydantic's errors into `file:line: message` problems, with did-you-mean for unknown keys."""
+    problems = []
+    for error in exc.errors():
+        loc = [part for part in error["loc"] if isinstance(part, str | int)]
+        where = ".".join(str(part) for part in loc) or "(top level)"
+        line = line_of(data, loc)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            owner = _model_at(model, loc)
+            hint = did_you_mean(str(loc[-1]), _field_names(owner)) if owner else ""
+            message = f"unknown key {str(loc[-1])!r}{hint}"
+        elif kind == "missing":
+            message = f"missing required key {where!r}"
+        elif kind == "model_type" or kind == "dict_type":
+            message = f"{where}: expected a mapping"
+        else:
+            text = str(error["msg"]).removeprefix("Value error, ")
+            message = f"{where}: {text}"
+        problems.append(Problem(display_path, line, message))
+    return problems

@@ -1,0 +1,1 @@
+"""Test fixtures for index (registered in tests/conftest.py)."""

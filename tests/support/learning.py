@@ -1,0 +1,1 @@
+"""Test fixtures for learning (registered in tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Test fixtures for logs (registered in tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Test fixtures for platform (registered in tests/conftest.py)."""
