@@ -35,6 +35,10 @@ def _add_logs(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--since", metavar="DATE", help="only events at or after this date or time")
     parser.add_argument("--until", metavar="DATE", help="only events before this date or time")
     parser.add_argument("--strict", action="store_true", help="fail on the first rejected log line")
+    parser.add_argument(
+        "--quarantine", type=Path, metavar="FILE",
+        help="where rejected log lines are kept (default: <state>/quarantine/<time>.jsonl)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
