@@ -19,7 +19,13 @@ from ruamel.yaml.comments import CommentedMap
 
 from bot.errors import ConfigError
 from bot.knowledge.schema import CamelModel
-from bot.yamlfile import Problem, YamlSyntaxError, load_file, problems_from_validation
+from bot.yamlfile import (
+    Problem,
+    YamlSyntaxError,
+    describe_value,
+    load_file,
+    problems_from_validation,
+)
 
 CONFIG_FILE = "patternbot.yaml"
 
@@ -68,6 +74,24 @@ class LearningConfig(CamelModel):
     max_suggestions: int = Field(default=10, ge=1, le=1000)
     # A retrieval scoring at least this counts as "recommended as relevant" for deprecation.
     strong_match_threshold: float = Field(default=0.55, ge=-1.0, le=1.0)
+    # Learning engine (docs/learning.md): z of the one-sided Wilson lower bound used as confidence.
+    confidence_z: float = Field(default=1.645, gt=0.0, le=5.0)
+    # Co-usage: the pair must be used together this many times more often than chance.
+    co_usage_min_lift: float = Field(default=1.5, ge=1.0)
+    # Gaps: weak intents closer than this (cosine, average linkage) form one group.
+    gap_similarity: float = Field(default=0.5, ge=-1.0, le=1.0)
+    gap_min_group_size: int = Field(default=5, ge=2)
+    # A kind belongs to a gap's resource set when this share of the group's solutions holds it.
+    gap_kind_share: float = Field(default=0.6, gt=0.0, le=1.0)
+    # A setting counts as covered by a policy with a trigger or text at least this close (cosine).
+    policy_coverage_similarity: float = Field(default=0.62, ge=-1.0, le=1.0)
+    # A drafted new pattern whose description and triggers are at least this close (cosine) to an
+    # existing pattern's is an update of that pattern.
+    duplicate_similarity: float = Field(default=0.42, ge=-1.0, le=1.0)
+    # Failing: the pattern's failure rate must be at least this many times the others' rate.
+    failure_rate_ratio: float = Field(default=2.0, ge=1.0)
+    # A rejected suggestion returns only when its cases grew by this factor (and confidence did not drop).
+    resubmit_growth: float = Field(default=1.5, ge=1.0)
 
 
 class ClaudeConfig(CamelModel):
@@ -75,6 +99,8 @@ class ClaudeConfig(CamelModel):
     max_tokens: int = Field(default=4096, ge=256, le=64_000)
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=1, ge=0, le=5)
+    # Upper bound on the prompt sent in the one batched call per run (characters).
+    max_prompt_chars: int = Field(default=60_000, ge=2_000, le=1_000_000)
 
 
 class ProposalsConfig(CamelModel):
@@ -83,6 +109,13 @@ class ProposalsConfig(CamelModel):
     labels: list[str] = Field(default_factory=lambda: ["patternbot"])
     branch_prefix: str = "patternbot"
     dashboard: bool = False
+    # Per-type confidence thresholds follow reviewers' decisions (docs/pull-requests.md).
+    adaptive_thresholds: bool = True
+    threshold_bounds: list[float] = Field(default_factory=lambda: [0.6, 0.9], min_length=2, max_length=2)
+    threshold_step: float = Field(default=0.05, ge=0.0, le=0.5)
+    min_decisions: int = Field(default=3, ge=1)
+    # A GitHub Retry-After longer than this stops the run (listing what is pending) instead of waiting.
+    max_rate_limit_wait_seconds: float = Field(default=60.0, ge=0.0, le=3600.0)
 
 
 class Config(CamelModel):
@@ -190,7 +223,11 @@ def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
                 else:
                     inner_line = value.lc.key(inner_key)[0] + 1
                     hint = did_you_mean(str(inner_key), known)
-                    print(f"patternbot: warning: {shown}:{inner_line}: unknown key {key}.{inner_key}{hint}; ignored", file=sys.stderr)
+                    where = f"{shown}:{inner_line}"
+                    print(
+                        f"patternbot: warning: {where}: unknown key {f'{key}.{inner_key}'!r}{hint}; ignored",
+                        file=sys.stderr,
+                    )
             cleaned[key] = kept
         else:
             cleaned[key] = value
@@ -210,7 +247,8 @@ def load_config(root: Path, environ: Mapping[str, str] | None = None) -> Config:
         if data is None:
             data = CommentedMap()
         if not isinstance(data, CommentedMap):
-            raise ConfigError(f"{CONFIG_FILE}:1: expected a mapping of settings")
+            found = describe_value(data)
+            raise ConfigError(f"{CONFIG_FILE}:1: expected a mapping of settings, found {found}")
         raw = _warn_unknown_keys(data, CONFIG_FILE)
     else:
         raw = {}
@@ -227,6 +265,9 @@ def load_config(root: Path, environ: Mapping[str, str] | None = None) -> Config:
             if variable:
                 problem = Problem(variable, 0, problem.message.split(": ", 1)[-1])
             problems.append(problem)
+        problems.sort()
+        if len(problems) == 1:
+            raise ConfigError(str(problems[0])) from exc
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(str(p) for p in problems)) from exc
     config.root = root
     return config

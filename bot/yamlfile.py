@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 
@@ -50,23 +51,42 @@ def load_text(text: str, display_path: str) -> Any:
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(Problem(display_path, line, f"YAML syntax error: {reason}")) from exc
+        raise YamlSyntaxError(Problem(display_path, *_syntax_error(exc))) from exc
     except YAMLError as exc:
         raise YamlSyntaxError(Problem(display_path, 0, f"YAML syntax error: {exc}")) from exc
+
+
+def _syntax_error(exc: MarkedYAMLError) -> tuple[int, str]:
+    """The line and message of a ruamel.yaml error, with where the broken construct began."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 0
+    reason = exc.problem or exc.context or "invalid YAML"
+    context_mark = exc.context_mark
+    if (
+        exc.problem
+        and exc.context
+        and context_mark is not None
+        and context_mark.line + 1 != line
+        and not isinstance(exc, DuplicateKeyError)
+    ):
+        # "found unexpected end of stream" alone hides the unterminated quote that caused it.
+        reason = f"{exc.problem} ({exc.context} at line {context_mark.line + 1})"
+    return line, f"YAML syntax error: {reason}"
 
 
 def load_file(path: Path, display_path: str | None = None) -> Any:
     """Read and parse a YAML file; unreadable or undecodable files become a YamlSyntaxError."""
     shown = display_path or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(Problem(shown, 0, f"not UTF-8 text: {exc.reason}")) from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise YamlSyntaxError(Problem(shown, 0, f"cannot read: {exc.strerror}")) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8"
+        raise YamlSyntaxError(Problem(shown, line, message)) from exc
     return load_text(text, shown)
 
 
@@ -131,21 +151,63 @@ def problems_from_validation(
 ) -> list[Problem]:
     """Turn pydantic's errors into `file:line: message` problems, with did-you-mean for unknown keys."""
     problems = []
-    for error in exc.errors():
+    suggested: set[tuple[str, ...]] = set()
+    errors = exc.errors()
+    for error in errors:
+        loc = [part for part in error["loc"] if isinstance(part, str | int)]
+        if error["type"] == "extra_forbidden":
+            owner = _model_at(model, loc)
+            names = _field_names(owner) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+            suggested.update(tuple(str(part) for part in [*loc[:-1], word]) for word in close)
+    for error in errors:
         loc = [part for part in error["loc"] if isinstance(part, str | int)]
         where = ".".join(str(part) for part in loc) or "(top level)"
         line = line_of(data, loc)
         kind = error["type"]
+        min_length = (error.get("ctx") or {}).get("min_length")
         if kind == "extra_forbidden":
             owner = _model_at(model, loc)
             hint = did_you_mean(str(loc[-1]), _field_names(owner)) if owner else ""
             message = f"unknown key {str(loc[-1])!r}{hint}"
         elif kind == "missing":
+            if tuple(str(part) for part in loc) in suggested:
+                # The misspelt key's did-you-mean already says what is missing.
+                continue
             message = f"missing required key {where!r}"
         elif kind == "model_type" or kind == "dict_type":
-            message = f"{where}: expected a mapping"
+            message = f"{where}: expected a mapping, found {describe_value(error['input'])}"
+        elif kind == "list_type":
+            message = f"{where}: expected a list, found {describe_value(error['input'])}"
+        elif kind == "string_type":
+            message = f"{where}: expected text, found {describe_value(error['input'])}"
+        elif kind == "too_short" and min_length == 1:
+            message = f"{where}: must not be empty"
+        elif kind == "string_pattern_mismatch" and loc == ["id"]:
+            message = (
+                f"id: {error['input']!r} is not a valid id "
+                "(letters, digits, '.', '_' and '-', starting with a letter or digit)"
+            )
         else:
             text = str(error["msg"]).removeprefix("Value error, ")
             message = f"{where}: {text}"
         problems.append(Problem(display_path, line, message))
     return problems
+
+
+def describe_value(value: Any) -> str:
+    """How a YAML value reads to its author in a message: 'a list', 'the number 5', 'nothing'."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+

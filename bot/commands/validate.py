@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from bot.config import load_config
-from bot.console import print_json
+from bot.console import print_json, warn
 from bot.error_handler import EXIT_FAILURE, EXIT_OK
-from bot.knowledge.repository import load_knowledge_base
+from bot.knowledge.repository import YAML_SUFFIXES, load_knowledge_base
 from bot.yamlfile import Problem
 
 
@@ -25,6 +25,11 @@ def run(args: argparse.Namespace) -> int:
     if args.files:
         # pre-commit passes the changed files; duplicate ids still need the whole knowledge base.
         problems = [p for p in problems if _in_scope(p, args.files, root)]
+        folders = {config.patterns_dir.resolve(), config.policies_dir.resolve()}
+        for path in args.files:
+            if path.suffix not in YAML_SUFFIXES or path.resolve().parent not in folders:
+                warn(f"{path}: not checked (items are {config.paths.patterns}/<id>.yaml "
+                     f"or {config.paths.policies}/<id>.yaml)")
     if args.json:
         print_json(
             {

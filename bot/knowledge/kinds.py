@@ -77,7 +77,9 @@ def kind_problem(name: str) -> str | None:
     if compact.lower() in _BY_PLURAL:
         return f"{name!r} is a plural; the kind is {_BY_PLURAL[compact.lower()]!r}"
     if not _KIND_SHAPE.match(name):
-        close = difflib.get_close_matches(name, sorted(KNOWN_KINDS), n=1, cutoff=0.75)
+        # "apps/v1 Deployment" or "Deployment.apps": the kind is one of the words.
+        words = [word for word in re.findall(r"[A-Za-z0-9]+", name) if word in KNOWN_KINDS]
+        close = words[:1] or difflib.get_close_matches(name, sorted(KNOWN_KINDS), n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{name!r} is not a Kubernetes kind name (kinds are UpperCamelCase){hint}"
     close = difflib.get_close_matches(name, sorted(KNOWN_KINDS), n=1, cutoff=0.85)

@@ -10,7 +10,14 @@ from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from bot.knowledge.schema import Pattern, Policy
-from bot.yamlfile import Problem, YamlSyntaxError, line_of, load_file, problems_from_validation
+from bot.yamlfile import (
+    Problem,
+    YamlSyntaxError,
+    describe_value,
+    line_of,
+    load_file,
+    problems_from_validation,
+)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -66,27 +73,31 @@ def load_item(path: Path, model: type[Pattern] | type[Policy], root: Path) -> Lo
     except YamlSyntaxError as exc:
         return LoadedItem(None, [exc.problem])
     if not isinstance(data, CommentedMap):
-        found = "an empty file" if data is None else f"a {type(data).__name__}"
+        found = "an empty file" if data is None else describe_value(data)
         what = model.__name__.lower()
         return LoadedItem(None, [Problem(shown, 1, f"expected a mapping of {what} keys, found {found}")])
+    id_line = line_of(data, ["id"])
+    # Checked even when other fields fail, so one run reports every problem of the file.
+    name_problems = []
+    item_id = data.get("id")
+    if isinstance(item_id, str) and item_id != path.stem:
+        message = (
+            f"id {item_id!r} differs from the file name; "
+            f"rename the file to {item_id}{path.suffix} or change the id"
+        )
+        name_problems.append(Problem(shown, id_line, message))
     try:
         item = model.model_validate(_strip_extensions(data))
     except ValidationError as exc:
-        return LoadedItem(None, problems_from_validation(exc, data, shown, model))
-    id_line = line_of(data, ["id"])
-    if item.id != path.stem:
-        message = (
-            f"id {item.id!r} differs from the file name; "
-            f"rename the file to {item.id}{path.suffix} or change the id"
-        )
-        return LoadedItem(item, [Problem(shown, id_line, message)], id_line)
-    return LoadedItem(item, [], id_line)
+        problems = problems_from_validation(exc, data, shown, model)
+        return LoadedItem(None, sorted([*problems, *name_problems]), id_line)
+    return LoadedItem(item, name_problems, id_line)
 
 
 def load_knowledge_base(root: Path, patterns_dir: str = "patterns", policies_dir: str = "policies") -> KnowledgeBase:
     """Load every pattern and policy under `root`; problems are collected, never raised."""
     kb = KnowledgeBase()
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, int]] = {}
     for folder, model in ((patterns_dir, Pattern), (policies_dir, Policy)):
         for path in _item_files(root / folder):
             loaded = load_item(path, model, root)
@@ -96,10 +107,13 @@ def load_knowledge_base(root: Path, patterns_dir: str = "patterns", policies_dir
                 continue
             shown = _display(path, root)
             if item.id in seen:
-                message = f"duplicate id {item.id!r}: also used by {seen[item.id]}"
-                kb.problems.append(Problem(shown, loaded.id_line, message))
+                first, first_line = seen[item.id]
+                # Both files are named so that validating either one alone (pre-commit) still fails.
+                duplicate = f"duplicate id {item.id!r}"
+                kb.problems.append(Problem(shown, loaded.id_line, f"{duplicate}: also used by {first}"))
+                kb.problems.append(Problem(first, first_line, f"{duplicate}: also used by {shown}"))
                 continue
-            seen[item.id] = shown
+            seen[item.id] = (shown, loaded.id_line)
             if loaded.problems:
                 continue
             kb.files[f"{item.kind}:{item.id}"] = path

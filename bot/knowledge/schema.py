@@ -62,30 +62,53 @@ Timestamp = Annotated[str, BeforeValidator(_check_timestamp)]
 class UsageMetrics(CamelModel):
     """Counters the learning run computes from workflow logs (optional in YAML for compatibility)."""
 
-    times_recommended: int = Field(default=0, ge=0)
-    times_used: int = Field(default=0, ge=0)
-    success_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-    common_additions: dict[str, int] = Field(default_factory=dict)
-    last_used: dt.datetime | None = None
+    times_recommended: int = Field(
+        default=0, ge=0, description="Workflows that retrieved this item for their intent."
+    )
+    times_used: int = Field(
+        default=0, ge=0, description="Workflows whose generated solution used this item."
+    )
+    success_rate: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Share of finished workflows using this item that deployed successfully.",
+    )
+    common_additions: dict[str, int] = Field(
+        default_factory=dict,
+        description="Resource kinds users added next to this item's resources, with counts.",
+    )
+    last_used: dt.datetime | None = Field(
+        default=None, description="When a workflow last used this item (ISO 8601 date and time)."
+    )
 
 
 class DeployedPolicy(CamelModel):
     """A policy-engine object (for example a Kyverno ClusterPolicy) generated from a policy intent."""
 
-    name: Text
-    applied_at: Timestamp | None = None
+    name: Text = Field(description="Name of the deployed policy-engine object.")
+    applied_at: Timestamp | None = Field(
+        default=None, description="When it was applied (ISO 8601 date or date and time)."
+    )
 
 
 class KnowledgeItem(CamelModel):
     """What patterns and policies share: identity, retrieval text and provenance."""
 
-    id: Annotated[str, Field(pattern=ID_PATTERN)]
-    description: Text
-    triggers: Annotated[list[Text], Field(min_length=1)]
-    rationale: Text
-    created_at: Timestamp
-    created_by: Text
-    usage_metrics: UsageMetrics | None = None
+    id: Annotated[str, Field(pattern=ID_PATTERN)] = Field(
+        description="Unique id across patterns and policies; also the file name without .yaml."
+    )
+    description: Text = Field(description="One line saying what this is, as a reader would search.")
+    triggers: Annotated[list[Text], Field(min_length=1)] = Field(
+        description="Words and short phrases of a user's intent that should retrieve this item."
+    )
+    rationale: Text = Field(description="Why the organization does it this way.")
+    created_at: Timestamp = Field(
+        description="When it was written (ISO 8601 date or date and time)."
+    )
+    created_by: Text = Field(description="Who wrote it: a team or a person.")
+    usage_metrics: UsageMetrics | None = Field(
+        default=None,
+        description="Usage counters: accepted for compatibility; recomputed from the logs.",
+    )
 
     def retrieval_text(self) -> str:
         """The text embedded for semantic search: what a user's intent should be compared with."""
@@ -96,9 +119,15 @@ class Pattern(KnowledgeItem):
     """An organizational deployment pattern: which resources go together for a kind of workload."""
 
     kind: Literal["pattern"] = Field(default="pattern", exclude=True)
-    suggested_resources: Annotated[list[KindName], Field(min_length=1)]
-    deprecated: bool = False
-    deprecated_reason: str | None = None
+    suggested_resources: Annotated[list[KindName], Field(min_length=1)] = Field(
+        description="Kubernetes kinds (UpperCamelCase, like Deployment) this pattern deploys."
+    )
+    deprecated: bool = Field(
+        default=False, description="True when retrieval should no longer offer this pattern."
+    )
+    deprecated_reason: str | None = Field(
+        default=None, description="Why it was deprecated and what to use instead."
+    )
 
     def retrieval_text(self) -> str:
         return f"{super().retrieval_text()} Resources: {', '.join(self.suggested_resources)}."
@@ -108,9 +137,18 @@ class Policy(KnowledgeItem):
     """An organizational policy intent: a rule that resources of some kinds must follow."""
 
     kind: Literal["policy"] = Field(default="policy", exclude=True)
-    applies_to: list[KindName] = Field(default_factory=list)
-    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    deployed_policies: list[DeployedPolicy] = Field(default_factory=list)
+    applies_to: list[KindName] = Field(
+        default_factory=list,
+        description="Kubernetes kinds (UpperCamelCase, like Deployment) the rule applies to.",
+    )
+    settings: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Setting paths and the values the rule requires (for example replicas: 2).",
+    )
+    deployed_policies: list[DeployedPolicy] = Field(
+        default_factory=list,
+        description="Policy-engine objects (for example Kyverno ClusterPolicies) enforcing it.",
+    )
 
     def retrieval_text(self) -> str:
         text = super().retrieval_text()

@@ -1,0 +1,189 @@
+"""Benchmark: `patternbot metrics` over ~1M events against a bare DuckDB query on the same files.
+
+Run by hand (not a test):
+
+    python bench/bench_metrics.py --events 1000000 --out /tmp/pb-bench
+
+It writes a knowledge base of a few hundred patterns and JSON Lines logs, then times, each as its
+own process: (a) `patternbot metrics --json --no-index` and (b) a hand-written DuckDB query that
+computes timesRecommended, timesUsed and successRate per pattern. Reports wall times, the ratio
+and the peak RSS of each process. The goal is a ratio of at most 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KINDS = (
+    "Deployment", "Service", "Ingress", "ConfigMap", "Secret", "HorizontalPodAutoscaler",
+    "PodDisruptionBudget", "NetworkPolicy", "StatefulSet", "PersistentVolumeClaim", "CronJob",
+    "ServiceAccount", "ServiceMonitor", "DaemonSet", "Job",
+)  # fmt: skip
+WORDS = (
+    "deploy a stateless web frontend with autoscaling behind an ingress for the payments team",
+    "run a nightly batch job that exports reports to object storage and retries on failure",
+    "postgres database with persistent storage, backups and a read replica for analytics",
+    "internal grpc service with mutual tls, health probes and a pod disruption budget",
+)
+
+BARE_QUERY = """
+WITH e AS (
+    SELECT * FROM read_ndjson({files}, columns = {{
+        eventId: 'VARCHAR', workflowId: 'VARCHAR', type: 'VARCHAR', ts: 'TIMESTAMPTZ',
+        patterns: 'STRUCT(id VARCHAR, score DOUBLE)[]', patternsUsed: 'VARCHAR[]', status: 'VARCHAR'
+    }})
+),
+rec AS (
+    SELECT DISTINCT workflowId, unnest(patterns).id AS id FROM e WHERE type = 'retrieved'
+),
+sol AS (
+    SELECT * FROM e WHERE type = 'solution'
+    QUALIFY row_number() OVER (PARTITION BY workflowId ORDER BY ts DESC, eventId DESC) = 1
+),
+outc AS (
+    SELECT * FROM e WHERE type = 'outcome'
+    QUALIFY row_number() OVER (PARTITION BY workflowId ORDER BY ts DESC, eventId DESC) = 1
+),
+used AS (SELECT DISTINCT workflowId, unnest(patternsUsed) AS id FROM sol),
+used_stats AS (
+    SELECT id, count(*) AS used,
+        count(*) FILTER (WHERE o.status = 'deployed') AS deployed,
+        count(*) FILTER (WHERE o.status = 'failed') AS failed
+    FROM used LEFT JOIN outc o USING (workflowId) GROUP BY id
+),
+rec_stats AS (SELECT id, count(*) AS recommended FROM rec GROUP BY id)
+SELECT coalesce(r.id, u.id) AS id, coalesce(recommended, 0), coalesce(used, 0),
+    CASE WHEN deployed + failed > 0 THEN deployed / (deployed + failed) END
+FROM rec_stats r FULL JOIN used_stats u ON r.id = u.id ORDER BY 1
+"""
+
+
+def write_kb(root: Path, patterns: int, policies: int) -> list[str]:
+    """A knowledge base with `patterns` patterns and `policies` policies; returns pattern ids."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bot.yamlfile import dump_text
+
+    rng = random.Random(7)
+    ids = []
+    for folder, count in (("patterns", patterns), ("policies", policies)):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for n in range(count):
+            item_id = f"{folder[:-1] if folder == 'patterns' else 'policy'}-{n:04d}"
+            data: dict[str, object] = {
+                "id": item_id, "description": f"item {n}", "triggers": [f"trigger {n}"],
+                "rationale": "benchmark", "createdAt": "2025-01-01", "createdBy": "bench",
+            }
+            if folder == "patterns":
+                data["suggestedResources"] = rng.sample(KINDS, 3)
+                ids.append(item_id)
+            else:
+                data["appliesTo"] = ["Deployment"]
+            (root / folder / f"{item_id}.yaml").write_text(dump_text(data), encoding="utf-8")
+    return ids
+
+
+def write_logs(folder: Path, events: int, pattern_ids: list[str], files: int) -> int:
+    """About `events` events (retrieved, solution, outcome per workflow) in `files` files."""
+    rng = random.Random(42)
+    folder.mkdir(parents=True, exist_ok=True)
+    outs = [(folder / f"log-{n:02d}.jsonl").open("w", encoding="utf-8") for n in range(files)]
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    written = 0
+    workflow = 0
+    while written < events:
+        workflow += 1
+        wid = f"wf-{workflow:08d}"
+        cluster = rng.choice(("prod-eu", "prod-us", "staging"))
+        ts = start + dt.timedelta(seconds=workflow * 7)
+        picked = rng.sample(pattern_ids, 5)
+        common = {"v": 1, "workflowId": wid, "workflow": "recommend", "cluster": cluster}
+        lines = [
+            {**common, "eventId": f"{wid}-r", "type": "retrieved", "ts": ts.isoformat(),
+             "intent": rng.choice(WORDS),
+             "patterns": [{"id": p, "score": round(rng.random(), 4)} for p in picked],
+             "policies": [{"id": "policy-0001", "score": 0.61}]},
+            {**common, "eventId": f"{wid}-s", "type": "solution",
+             "ts": (ts + dt.timedelta(seconds=2)).isoformat(),
+             "patternsUsed": picked[: rng.randint(1, 2)], "policiesApplied": ["policy-0001"],
+             "resources": [{"kind": k, "apiVersion": "v1", "name": f"r{i}"}
+                           for i, k in enumerate(rng.sample(KINDS, 4))],
+             "settings": {"spec.replicas": rng.choice((2, 3)), "image.tag": "1.2.3"}},
+            {**common, "eventId": f"{wid}-o", "type": "outcome",
+             "ts": (ts + dt.timedelta(seconds=9)).isoformat(),
+             "status": rng.choice(("deployed", "deployed", "failed", "abandoned"))},
+        ]
+        out = outs[workflow % files]
+        for line in lines:
+            out.write(json.dumps(line, separators=(",", ":")) + "\n")
+        written += len(lines)
+    for out in outs:
+        out.close()
+    return written
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in MiB and stdout of one process (its own rusage, via wait4)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=errors)
+        assert proc.stdout is not None
+        stdout = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        if proc.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"{command[0]} failed ({proc.returncode}):\n{errors.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss // 1024, stdout.decode()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--patterns", type=int, default=300)
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/patternbot-bench"))
+    args = parser.parse_args()
+
+    root = args.out / "kb"
+    logs = args.out / "logs"
+    if not (logs / "log-00.jsonl").exists():
+        ids = write_kb(root, args.patterns, 40)
+        count = write_logs(logs, args.events, ids, args.files)
+        print(f"wrote {count} events to {logs}", file=sys.stderr)
+    files = sorted(str(p) for p in logs.glob("*.jsonl"))
+    size = sum(os.path.getsize(f) for f in files) / 1e6
+
+    bare_script = (
+        "import duckdb, sys\n"
+        "con = duckdb.connect(config={'threads': 2, 'memory_limit': '2GB'})\n"
+        f"rows = con.execute({BARE_QUERY.format(files=files)!r}).fetchall()\n"
+        "print(len(rows))\n"
+    )
+    bare_s, bare_rss, bare_out = timed([sys.executable, "-c", bare_script], args.out)
+    cli = [sys.executable, "-m", "bot", "metrics", "--repo", str(root), "--json", "--no-index",
+           "--logs", *files]
+    env_root = Path(__file__).resolve().parent.parent
+    os.environ["PYTHONPATH"] = str(env_root)
+    ours_s, ours_rss, ours_out = timed(cli, args.out)
+    report = json.loads(ours_out)
+    print(f"data: {len(files)} files, {size:.0f} MB, {report['events']} events, "
+          f"{report['workflows']} workflows, {len(report['patterns'])} patterns")
+    print(f"bare DuckDB query: {bare_s:.2f} s wall, peak RSS {bare_rss} MiB ({bare_out.strip()} rows)")
+    print(f"patternbot metrics: {ours_s:.2f} s wall, peak RSS {ours_rss} MiB")
+    print(f"ratio: {ours_s / bare_s:.2f} (goal <= 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

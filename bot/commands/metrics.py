@@ -1,0 +1,119 @@
+"""`patternbot metrics`: aggregate workflow logs into usage metrics and store them in the index."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+
+from bot.config import Config, load_config
+from bot.console import print_json, stdout_console, warn
+from bot.error_handler import EXIT_FAILURE, EXIT_OK
+from bot.errors import PatternbotError
+from bot.knowledge.repository import load_knowledge_base
+from bot.logs.analysis import analyse_logs
+from bot.logs.usage import ItemUsage, UsageReport
+
+TOP_ADDITIONS = 3
+
+
+def write_usage_metrics(config: Config, report: UsageReport) -> dict[str, int]:
+    """Store each item's usageMetrics in its Qdrant payload; returns points updated per kind."""
+    from bot.index.store import open_index  # Qdrant loads only when the index is written
+
+    with open_index(config) as index:
+        return {
+            "patterns": index.set_usage_metrics(
+                "pattern", {i: u.usage_metrics() for i, u in report.patterns.items()}
+            ),
+            "policies": index.set_usage_metrics(
+                "policy", {i: u.usage_metrics() for i, u in report.policies.items()}
+            ),
+        }
+
+
+def _report_data(report: UsageReport, nested: bool = True) -> dict[str, Any]:
+    data = report.model_dump(mode="json", by_alias=True)
+    result: dict[str, Any] = {
+        "patterns": data["patterns"],
+        "policies": data["policies"],
+        "rejectedLines": data["rejectedLines"],
+        "duplicateEvents": data["duplicateEvents"],
+        "anomalies": data["anomalies"],
+        "window": data["window"],
+        "events": data["events"],
+        "workflows": data["workflows"],
+        "workflowsWithSolution": data["workflowsWithSolution"],
+        "deployedSolutions": data["deployedSolutions"],
+    }
+    if nested:
+        result["clusters"] = {
+            name: _report_data(cluster, nested=False) for name, cluster in report.clusters.items()
+        }
+    return result
+
+
+def _rate(item: ItemUsage) -> str:
+    return "-" if item.success_rate is None else f"{item.success_rate:.0%}"
+
+
+def _additions(item: ItemUsage) -> str:
+    top = list(item.common_additions.items())[:TOP_ADDITIONS]
+    return ", ".join(f"{kind} ({count})" for kind, count in top) or "-"
+
+
+def _print_table(report: UsageReport, index_updates: dict[str, int] | None) -> None:
+    console = stdout_console()
+    table = Table(title=f"Usage from {report.workflows} workflows ({report.events} events)")
+    for column in ("kind", "id", "recommended", "used", "success", "top additions", "last used"):
+        justify = "right" if column in ("recommended", "used", "success") else "left"
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for kind, items in (("pattern", report.patterns), ("policy", report.policies)):
+        for item_id, item in items.items():
+            last = item.last_used.strftime("%Y-%m-%d %H:%M") if item.last_used else "-"
+            table.add_row(
+                kind, item_id, str(item.times_recommended), str(item.times_used), _rate(item),
+                _additions(item) if kind == "pattern" else "", last,
+            )
+    console.print(table)
+    for anomaly in report.anomalies:
+        console.print(
+            f"anomaly: {anomaly.kind} {anomaly.id} in {anomaly.workflows} workflow(s), "
+            f"e.g. {anomaly.example_workflow}"
+        )
+    console.print(
+        f"rejected lines: {report.rejected_lines}; duplicate events: {report.duplicate_events}"
+    )
+    if index_updates is not None:
+        console.print(
+            f"index: usage metrics written to {index_updates['patterns']} pattern(s) and "
+            f"{index_updates['policies']} policy(ies)"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.repo)
+    kb = load_knowledge_base(config.root, config.paths.patterns, config.paths.policies)
+    if kb.problems:
+        warn(f"the knowledge base has {len(kb.problems)} problem(s); run `patternbot validate`")
+    report = analyse_logs(
+        config, kb, args.logs, since=args.since, until=args.until, cluster=args.cluster,
+        strict=args.strict, quarantine_path=args.quarantine,
+    )
+    index_updates: dict[str, int] | None = None
+    status = EXIT_OK
+    if not args.no_index:
+        try:
+            index_updates = write_usage_metrics(config, report)
+        except PatternbotError as exc:
+            # The metrics are still printed: the index is derived state and can be rebuilt.
+            warn(f"usage metrics were not written to the index: {exc}")
+            status = EXIT_FAILURE
+    if args.json:
+        data = _report_data(report)
+        data["indexUpdated"] = index_updates
+        print_json(data)
+    else:
+        _print_table(report, index_updates)
+    return status

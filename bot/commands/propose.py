@@ -1,0 +1,142 @@
+"""`patternbot propose`: one branch and one pull request per suggestion, on GitHub or locally."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from rich.table import Table
+
+from bot.config import Config, load_config
+from bot.console import print_json, stdout_console, warn
+from bot.error_handler import EXIT_FAILURE, EXIT_OK
+from bot.knowledge.repository import KnowledgeBase
+from bot.learning.engine import SuggestionRun
+from bot.logs.usage import UsageReport
+from bot.platform.all_platforms import open_platform
+from bot.platform.gitrepo import GitRepo
+from bot.platform.proposer import ProposeOutcome, propose, read_feedback
+
+
+def propose_report(
+    config: Config,
+    kb: KnowledgeBase,
+    report: UsageReport,
+    *,
+    platform_name: str | None,
+    dry_run: bool,
+    index: Any = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[ProposeOutcome, SuggestionRun, dict[str, Any]]:
+    """Suggest from `report` with the platform's decision history, then propose."""
+    from bot.commands.suggest import _open_optional_index
+    from bot.index.embeddings import load_embedder
+    from bot.learning.claude import drafter_from_environment
+    from bot.learning.engine import suggest
+
+    environ = os.environ if environ is None else environ
+    repo = GitRepo(config.root)
+    platform = open_platform(platform_name, config, repo, environ)
+    feedback = read_feedback(config, platform)
+    embedder = load_embedder(config.embedding)
+    with contextlib.ExitStack() as stack:
+        if index is None:
+            index = _open_optional_index(config, stack)
+        engine = suggest(
+            config, kb, report,
+            embedder=embedder, index=index, history=feedback.history,
+            min_confidence=min(feedback.thresholds.values()),
+            drafter=drafter_from_environment(config, environ),
+        )  # fmt: skip
+    for message in engine.warnings:
+        warn(message)
+    outcome = propose(
+        config, platform, repo, engine.suggestions, feedback, report=report, dry_run=dry_run
+    )
+    figures = {
+        "acceptance": {kind: value.to_data() for kind, value in feedback.acceptance.items()},
+        "thresholds": feedback.thresholds,
+    }
+    return outcome, engine, figures
+
+
+def outcome_data(
+    outcome: ProposeOutcome, engine: SuggestionRun, figures: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON document `propose --json` and `run --json` print."""
+    return {
+        "platform": outcome.platform,
+        "base": outcome.base,
+        "dryRun": outcome.dry_run,
+        "proposals": [result.to_data() for result in outcome.results],
+        "heldBack": [held.model_dump(mode="json", by_alias=True) for held in engine.held_back],
+        "counts": outcome.counts(),
+        "dashboard": outcome.dashboard,
+        "stopped": outcome.stopped,
+        "warnings": engine.warnings,
+        **figures,
+    }
+
+
+def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
+    """The proposals as a table for people, with previews in a dry run."""
+    console = stdout_console()
+    mode = " (dry run: nothing was changed)" if outcome.dry_run else ""
+    if not outcome.results:
+        held = len(engine.held_back)
+        console.print(f"no suggestions to propose ({held} held back by the engine)")
+    else:
+        table = Table(title=f"Proposals on {outcome.platform}, base {outcome.base}{mode}")
+        for column in ("status", "branch", "title", "details"):
+            table.add_column(column)
+        for result in outcome.results:
+            details = result.url or ""
+            if result.reason:
+                details = f"{result.reason} {details}".strip()
+            table.add_row(result.status, result.branch, result.title, details)
+        console.print(table)
+    if outcome.dry_run:
+        for result in outcome.results:
+            if result.diff:
+                console.print(f"\n{result.title} ({result.branch})", markup=False)
+                console.print(result.diff, markup=False, end="")
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(outcome.counts().items()))
+    held = len(engine.held_back)
+    console.print(f"{counts or 'nothing proposed'}; {held} held back by the engine", markup=False)
+    if outcome.dashboard:
+        console.print(f"dashboard: {outcome.dashboard}")
+
+
+def exit_code(outcome: ProposeOutcome) -> int:
+    """1 when the run stopped early or a proposal failed, else 0."""
+    if outcome.stopped is not None:
+        pending = [r.branch for r in outcome.results if r.status == "pending"]
+        warn(f"stopped: {outcome.stopped}; {len(pending)} pending: {', '.join(pending)}")
+        return EXIT_FAILURE
+    failed = [r for r in outcome.results if r.status == "failed"]
+    for result in failed:
+        warn(f"{result.branch}: {result.reason}")
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.commands.suggest import load_valid_knowledge_base
+    from bot.logs.analysis import analyse_logs
+
+    config = load_config(args.repo)
+    kb = load_valid_knowledge_base(config)
+    report = analyse_logs(
+        config, kb, args.logs, since=args.since, until=args.until,
+        strict=args.strict, quarantine_path=args.quarantine,
+    )  # fmt: skip
+    outcome, engine, figures = propose_report(
+        config, kb, report, platform_name=args.platform, dry_run=args.dry_run
+    )
+    if args.json:
+        print_json(outcome_data(outcome, engine, figures))
+    else:
+        print_outcome(outcome, engine)
+    return exit_code(outcome)

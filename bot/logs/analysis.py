@@ -1,0 +1,161 @@
+"""The logs stage other stages call: read workflow logs, set bad lines aside, aggregate the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+
+from bot.config import Config
+from bot.console import warn
+from bot.errors import LogFormatError, UsageError
+from bot.knowledge.repository import KnowledgeBase
+from bot.logs.aggregate import AggregationOptions, aggregate_usage, deduplicate
+from bot.logs.classify import load_lines
+from bot.logs.quarantine import RejectedLine, default_quarantine_path, write_quarantine
+from bot.logs.reader import LogFile, log_files
+from bot.logs.usage import UsageReport
+
+# How many rejected lines and conflicting event ids are shown one by one before a summary.
+SHOWN_PROBLEMS = 5
+DUCKDB_THREADS = 2
+DUCKDB_MEMORY_LIMIT = "2GB"
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+_REJECTED = """
+SELECT s.shown || ':' || (l.rn - f.first_rn + 1), l.reason, l.raw
+FROM log_lines l JOIN log_file_starts f USING (file_index) JOIN log_sources s USING (file_index)
+WHERE l.reason IS NOT NULL
+ORDER BY l.rn
+"""
+
+
+def parse_time(value: str | dt.datetime | None, option: str) -> dt.datetime | None:
+    """A --since/--until value as a UTC time: a date (midnight UTC) or an RFC 3339 time."""
+    if value is None or isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC) if value is not None else None
+    text = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is not None and parsed.tzinfo is None and _DATE.match(text):
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    if parsed is None or parsed.tzinfo is None:
+        raise UsageError(
+            f"{option}: {value!r} is not a date (2026-01-31) or an RFC 3339 time "
+            "(2026-01-31T12:00:00Z)"
+        )
+    return parsed.astimezone(dt.UTC)
+
+
+def _connect(spill_dir: str) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        ":memory:",
+        config={
+            "threads": DUCKDB_THREADS,
+            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "temp_directory": spill_dir,
+            # Line numbers come from the scan order, so it must be kept.
+            "preserve_insertion_order": True,
+        },
+    )
+
+
+def _rejected(con: duckdb.DuckDBPyConnection) -> Iterator[RejectedLine]:
+    cursor = con.execute(_REJECTED)
+    while batch := cursor.fetchmany(10_000):
+        for source, reason, line in batch:
+            yield RejectedLine(str(source), str(reason), str(line))
+
+
+def _set_aside_rejected(
+    con: duckdb.DuckDBPyConnection, config: Config, strict: bool, quarantine_path: Path | None
+) -> int:
+    first = con.execute(_REJECTED + " LIMIT ?", [SHOWN_PROBLEMS]).fetchall()
+    if not first:
+        return 0
+    if strict:
+        source, reason, _ = first[0]
+        raise LogFormatError(f"{source}: {reason}")
+    path = quarantine_path or default_quarantine_path(config.state_dir)
+    count = write_quarantine(_rejected(con), path)
+    for source, reason, _ in first:
+        warn(f"{source}: {reason}")
+    more = f" ({count - len(first)} more not shown)" if count > len(first) else ""
+    warn(f"{count} log line(s) rejected{more}; kept in {path}")
+    return count
+
+
+def _warn_conflicts(conflicts: Sequence[str]) -> None:
+    for event_id in conflicts[:SHOWN_PROBLEMS]:
+        warn(f"event {event_id!r} was delivered with different content; kept the first by time")
+    if len(conflicts) > SHOWN_PROBLEMS:
+        warn(f"{len(conflicts)} event ids were delivered with different content")
+
+
+def analyse_files(
+    config: Config,
+    kb: KnowledgeBase,
+    files: Sequence[LogFile],
+    options: AggregationOptions,
+    *,
+    strict: bool = False,
+    quarantine_path: Path | None = None,
+) -> UsageReport:
+    """The usage report of already-resolved log files (see analyse_logs)."""
+    with tempfile.TemporaryDirectory(prefix="patternbot-duckdb-") as spill_dir:
+        con = _connect(spill_dir)
+        try:
+            load_lines(con, files)
+            con.execute("CREATE OR REPLACE TEMP TABLE log_sources (file_index INT, shown VARCHAR)")
+            if files:
+                con.executemany(
+                    "INSERT INTO log_sources VALUES (?, ?)", [(i, f.shown) for i, f in enumerate(files)]
+                )
+            rejected = _set_aside_rejected(con, config, strict, quarantine_path)
+            duplicates = deduplicate(con)
+            _warn_conflicts(duplicates.conflicts)
+            report = aggregate_usage(con, kb, options)
+        finally:
+            con.close()
+    report.rejected_lines = rejected
+    report.duplicate_events = duplicates.duplicates
+    return report
+
+
+def analyse_logs(
+    config: Config,
+    kb: KnowledgeBase,
+    log_paths: Sequence[str],
+    *,
+    since: str | dt.datetime | None = None,
+    until: str | dt.datetime | None = None,
+    cluster: str | None = None,
+    strict: bool = False,
+    quarantine_path: Path | None = None,
+    stdin: BinaryIO | None = None,
+) -> UsageReport:
+    """Usage metrics for every pattern and policy of `kb` from the workflow logs at `log_paths`.
+
+    Rejected lines are warned about and quarantined (fatal with `strict`); duplicates count once.
+    """
+    options = AggregationOptions(
+        since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"),
+        cluster=cluster,
+        strong_match_threshold=config.learning.strong_match_threshold,
+        weak_match_threshold=config.metrics.weak_match_threshold,
+        max_evidence_intents=config.metrics.max_evidence_intents,
+        max_intent_length=config.metrics.max_intent_length,
+    )
+    with log_files(log_paths, stdin) as files:
+        return analyse_files(
+            config, kb, files, options, strict=strict, quarantine_path=quarantine_path
+        )

@@ -1,0 +1,1 @@
+"""Where suggestions become proposals: local branches or GitHub pull requests, and feedback."""

@@ -1,0 +1,150 @@
+"""Reviewers' decisions read back from the platform: accepted, modified, rejected.
+
+- merged: accepted; merged after someone else pushed to the branch: modified;
+- closed without merging: rejected, remembered by fingerprint for the learning engine.
+
+Adaptive thresholds (proposals.adaptiveThresholds): once a suggestion type has at least
+`proposals.minDecisions` decisions, its confidence threshold is
+    learning.minConfidence + proposals.thresholdStep * (rejected - accepted - modified)
+clamped to proposals.thresholdBounds. Each rejection raises the bar one step, each acceptance
+lowers it one step; the result is a pure function of the decisions, recomputed every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.config import Config
+from bot.learning.history import RejectedSuggestion
+from bot.learning.suggestion import SuggestionType
+from bot.platform.base import Proposal
+
+Outcome = Literal["accepted", "modified", "rejected"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a reviewer did with one suggestion pull request."""
+
+    fingerprint: str
+    type: str
+    target: str
+    outcome: Outcome
+    url: str
+    hits: int
+    cases: int
+    confidence: float
+    decided_at: str | None
+
+
+@dataclass(frozen=True)
+class TypeAcceptance:
+    """Decisions on one suggestion type; `rate` counts modified as accepted."""
+
+    accepted: int
+    modified: int
+    rejected: int
+
+    @property
+    def decided(self) -> int:
+        return self.accepted + self.modified + self.rejected
+
+    @property
+    def rate(self) -> float | None:
+        return (self.accepted + self.modified) / self.decided if self.decided else None
+
+    def to_data(self) -> dict[str, int | float | None]:
+        rate = self.rate
+        return {
+            "accepted": self.accepted,
+            "modified": self.modified,
+            "rejected": self.rejected,
+            "rate": None if rate is None else round(rate, 4),
+        }
+
+
+def decision_of(proposal: Proposal) -> Decision | None:
+    """The decision a closed or merged proposal records, or None while open or not the bot's."""
+    metadata = proposal.metadata
+    if metadata is None or proposal.state == "open":
+        return None
+    outcome: Outcome
+    if proposal.state == "closed":
+        outcome = "rejected"
+    elif metadata.human_edits or (
+        metadata.head and proposal.head and metadata.head != proposal.head
+    ):
+        outcome = "modified"
+    else:
+        outcome = "accepted"
+    return Decision(
+        fingerprint=metadata.fingerprint,
+        type=metadata.type,
+        target=metadata.target,
+        outcome=outcome,
+        url=proposal.url,
+        hits=metadata.hits,
+        cases=metadata.cases,
+        confidence=metadata.confidence,
+        decided_at=proposal.closed_at,
+    )
+
+
+def decisions_of(proposals: Iterable[Proposal]) -> list[Decision]:
+    """Every decision, in the order the proposals were opened."""
+    return [decision for proposal in proposals if (decision := decision_of(proposal)) is not None]
+
+
+class PlatformHistory:
+    """A DecisionHistory over a platform's proposals: the latest decision per fingerprint counts."""
+
+    def __init__(self, decisions: Iterable[Decision]) -> None:
+        latest: dict[str, Decision] = {}
+        for decision in decisions:
+            latest[decision.fingerprint] = decision
+        self._rejected = {
+            fingerprint: RejectedSuggestion(
+                fingerprint=fingerprint,
+                hits=decision.hits,
+                cases=decision.cases,
+                confidence=decision.confidence,
+                url=decision.url,
+                rejected_at=decision.decided_at,
+            )
+            for fingerprint, decision in latest.items()
+            if decision.outcome == "rejected"
+        }
+
+    def rejected(self) -> Mapping[str, RejectedSuggestion]:
+        return self._rejected
+
+
+def acceptance_by_type(decisions: Iterable[Decision]) -> dict[str, TypeAcceptance]:
+    """Accepted, modified and rejected counts for every suggestion type (zero when undecided)."""
+    counts = {kind.value: [0, 0, 0] for kind in SuggestionType}
+    index = {"accepted": 0, "modified": 1, "rejected": 2}
+    for decision in decisions:
+        counts.setdefault(decision.type, [0, 0, 0])[index[decision.outcome]] += 1
+    return {kind: TypeAcceptance(*values) for kind, values in counts.items()}
+
+
+def adapted_thresholds(
+    config: Config, acceptance: Mapping[str, TypeAcceptance]
+) -> dict[str, float]:
+    """The confidence a suggestion of each type needs, adapted to how reviewers decided."""
+    base = config.learning.min_confidence
+    proposals = config.proposals
+    low, high = proposals.threshold_bounds
+    thresholds = {}
+    for kind in SuggestionType:
+        figures = acceptance.get(kind.value, TypeAcceptance(0, 0, 0))
+        if not proposals.adaptive_thresholds or figures.decided < proposals.min_decisions:
+            thresholds[kind.value] = base
+            continue
+        moved = base + proposals.threshold_step * (
+            figures.rejected - figures.accepted - figures.modified
+        )
+        thresholds[kind.value] = round(min(max(moved, low), high), 4)
+    return thresholds

@@ -1,0 +1,158 @@
+"""The local platform: proposals are branches in the local clone plus JSON records; no network.
+
+A record lives in `<state>/proposals/<branch with / as __>.json`. Feedback is read from git:
+- the branch (or the last commit patternbot put on it) is merged into the base branch: accepted;
+- the branch was deleted without being merged, or its record says `"state": "closed"`: rejected;
+- otherwise it is open.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.errors import PlatformError
+from bot.platform.base import Proposal, ProposalState
+from bot.platform.gitrepo import GitRepo
+
+DASHBOARD_FILE = "dashboard.md"
+
+
+class LocalPlatform:
+    """Branches in the repository itself; pull requests recorded under the state folder."""
+
+    name = "local"
+
+    def __init__(self, repo: GitRepo, state_dir: Path, branch_prefix: str) -> None:
+        self.repo = repo
+        self.folder = state_dir / "proposals"
+        self.prefix = branch_prefix
+
+    def base_branch(self) -> str:
+        branch = self.repo.current_branch()
+        if branch is None:
+            raise PlatformError(
+                "HEAD is detached; check out the branch proposals should target (for example main)"
+            )
+        if branch.startswith(f"{self.prefix}/"):
+            raise PlatformError(
+                f"HEAD is on the proposal branch {branch}; check out the base branch (for example main)"
+            )
+        return branch
+
+    def _record_path(self, branch: str) -> Path:
+        return self.folder / (branch.replace("/", "__") + ".json")
+
+    def _records(self) -> list[dict[str, Any]]:
+        if not self.folder.is_dir():
+            return []
+        records = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise PlatformError(
+                    f"{path}:1: unreadable proposal record ({exc}); delete it or fix it"
+                ) from exc
+            if isinstance(data, dict) and isinstance(data.get("branch"), str):
+                records.append(data)
+        return sorted(records, key=lambda record: int(record.get("number", 0)))
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self._record_path(str(record["branch"]))
+        path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    def _state(self, record: dict[str, Any], tip: str | None, base: str | None) -> ProposalState:
+        if record.get("state") == "closed":
+            return "closed"
+        landed = [sha for sha in (tip, record.get("head")) if sha and self.repo.has_commit(sha)]
+        if base and any(self.repo.is_ancestor(sha, base) for sha in landed):
+            return "merged"
+        return "open" if tip else "closed"
+
+    def _proposal(self, record: dict[str, Any], base: str | None) -> Proposal:
+        branch = str(record["branch"])
+        tip = self.repo.resolve(f"refs/heads/{branch}")
+        return Proposal(
+            branch=branch,
+            number=int(record["number"]),
+            url=str(self._record_path(branch)),
+            state=self._state(record, tip, base),
+            title=str(record.get("title", "")),
+            body=str(record.get("body", "")),
+            head=tip or record.get("head"),
+            closed_at=record.get("closedAt"),
+        )
+
+    def proposals(self) -> list[Proposal]:
+        base = self.repo.resolve(f"refs/heads/{self.base_branch()}")
+        return [self._proposal(record, base) for record in self._records()]
+
+    def branch_tip(self, branch: str) -> str | None:
+        return self.repo.resolve(f"refs/heads/{branch}")
+
+    def publish(self, branch: str, sha: str, *, force: bool) -> None:
+        if self.repo.current_branch() == branch:
+            raise PlatformError(
+                f"branch {branch} is checked out; patternbot does not move a checked-out branch"
+            )
+        old = self.branch_tip(branch)
+        if old is not None and not force and not self.repo.is_ancestor(old, sha):
+            raise PlatformError(f"branch {branch} moved since it was read; run again")
+        self.repo.set_ref(f"refs/heads/{branch}", sha, old or "0" * 40)
+
+    def find_open(self, branch: str) -> Proposal | None:
+        return next((p for p in self.proposals() if p.branch == branch and p.state == "open"), None)
+
+    def open_proposal(self, branch: str, title: str, body: str, labels: list[str]) -> Proposal:
+        existing = self.find_open(branch)
+        if existing is not None:
+            return existing
+        records = self._records()
+        number = max((int(record.get("number", 0)) for record in records), default=0) + 1
+        record: dict[str, Any] = {
+            "number": number,
+            "branch": branch,
+            "base": self.base_branch(),
+            "title": title,
+            "body": body,
+            "labels": labels,
+            "state": "open",
+            "head": self.branch_tip(branch),
+            "comments": [],
+        }
+        self._write(record)
+        return self._proposal(record, self.repo.resolve(f"refs/heads/{record['base']}"))
+
+    def _record_for(self, branch: str) -> dict[str, Any]:
+        path = self._record_path(branch)
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise PlatformError(f"{path}: cannot read the proposal record ({exc})") from exc
+        return data
+
+    def update_proposal(self, proposal: Proposal, title: str, body: str) -> None:
+        record = self._record_for(proposal.branch)
+        record.update(title=title, body=body, head=self.branch_tip(proposal.branch))
+        self._write(record)
+
+    def comment(self, proposal: Proposal, text: str) -> None:
+        record = self._record_for(proposal.branch)
+        record.setdefault("comments", []).append(text)
+        self._write(record)
+
+    def upsert_dashboard(self, title: str, body: str, labels: list[str]) -> str:
+        path = self.folder / DASHBOARD_FILE
+        text = f"# {title}\n\n{body}"
+        if path.is_file():
+            if path.read_text(encoding="utf-8") == text:
+                return "unchanged"
+            status = "updated"
+        else:
+            status = "created"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return status
