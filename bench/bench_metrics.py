@@ -79,8 +79,12 @@ def write_kb(root: Path, patterns: int, policies: int) -> list[str]:
         for n in range(count):
             item_id = f"{folder[:-1] if folder == 'patterns' else 'policy'}-{n:04d}"
             data: dict[str, object] = {
-                "id": item_id, "description": f"item {n}", "triggers": [f"trigger {n}"],
-                "rationale": "benchmark", "createdAt": "2025-01-01", "createdBy": "bench",
+                "id": item_id,
+                "description": f"item {n}",
+                "triggers": [f"trigger {n}"],
+                "rationale": "benchmark",
+                "createdAt": "2025-01-01",
+                "createdBy": "bench",
             }
             if folder == "patterns":
                 data["suggestedResources"] = rng.sample(KINDS, 3)
@@ -107,19 +111,35 @@ def write_logs(folder: Path, events: int, pattern_ids: list[str], files: int) ->
         picked = rng.sample(pattern_ids, 5)
         common = {"v": 1, "workflowId": wid, "workflow": "recommend", "cluster": cluster}
         lines = [
-            {**common, "eventId": f"{wid}-r", "type": "retrieved", "ts": ts.isoformat(),
-             "intent": rng.choice(WORDS),
-             "patterns": [{"id": p, "score": round(rng.random(), 4)} for p in picked],
-             "policies": [{"id": "policy-0001", "score": 0.61}]},
-            {**common, "eventId": f"{wid}-s", "type": "solution",
-             "ts": (ts + dt.timedelta(seconds=2)).isoformat(),
-             "patternsUsed": picked[: rng.randint(1, 2)], "policiesApplied": ["policy-0001"],
-             "resources": [{"kind": k, "apiVersion": "v1", "name": f"r{i}"}
-                           for i, k in enumerate(rng.sample(KINDS, 4))],
-             "settings": {"spec.replicas": rng.choice((2, 3)), "image.tag": "1.2.3"}},
-            {**common, "eventId": f"{wid}-o", "type": "outcome",
-             "ts": (ts + dt.timedelta(seconds=9)).isoformat(),
-             "status": rng.choice(("deployed", "deployed", "failed", "abandoned"))},
+            {
+                **common,
+                "eventId": f"{wid}-r",
+                "type": "retrieved",
+                "ts": ts.isoformat(),
+                "intent": rng.choice(WORDS),
+                "patterns": [{"id": p, "score": round(rng.random(), 4)} for p in picked],
+                "policies": [{"id": "policy-0001", "score": 0.61}],
+            },
+            {
+                **common,
+                "eventId": f"{wid}-s",
+                "type": "solution",
+                "ts": (ts + dt.timedelta(seconds=2)).isoformat(),
+                "patternsUsed": picked[: rng.randint(1, 2)],
+                "policiesApplied": ["policy-0001"],
+                "resources": [
+                    {"kind": k, "apiVersion": "v1", "name": f"r{i}"}
+                    for i, k in enumerate(rng.sample(KINDS, 4))
+                ],
+                "settings": {"spec.replicas": rng.choice((2, 3)), "image.tag": "1.2.3"},
+            },
+            {
+                **common,
+                "eventId": f"{wid}-o",
+                "type": "outcome",
+                "ts": (ts + dt.timedelta(seconds=9)).isoformat(),
+                "status": rng.choice(("deployed", "deployed", "failed", "abandoned")),
+            },
         ]
         out = outs[workflow % files]
         for line in lines:
@@ -143,7 +163,9 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int, str]:
         proc.stdout.close()
         if proc.returncode != 0:
             errors.seek(0)
-            raise SystemExit(f"{command[0]} failed ({proc.returncode}):\n{errors.read().decode()[-2000:]}")
+            raise SystemExit(
+                f"{command[0]} failed ({proc.returncode}):\n{errors.read().decode()[-2000:]}"
+            )
     return elapsed, usage.ru_maxrss // 1024, stdout.decode()
 
 
@@ -171,15 +193,29 @@ def main() -> int:
         "print(len(rows))\n"
     )
     bare_s, bare_rss, bare_out = timed([sys.executable, "-c", bare_script], args.out)
-    cli = [sys.executable, "-m", "bot", "metrics", "--repo", str(root), "--json", "--no-index",
-           "--logs", *files]
+    cli = [
+        sys.executable,
+        "-m",
+        "bot",
+        "metrics",
+        "--repo",
+        str(root),
+        "--json",
+        "--no-index",
+        "--logs",
+        *files,
+    ]
     env_root = Path(__file__).resolve().parent.parent
     os.environ["PYTHONPATH"] = str(env_root)
     ours_s, ours_rss, ours_out = timed(cli, args.out)
     report = json.loads(ours_out)
-    print(f"data: {len(files)} files, {size:.0f} MB, {report['events']} events, "
-          f"{report['workflows']} workflows, {len(report['patterns'])} patterns")
-    print(f"bare DuckDB query: {bare_s:.2f} s wall, peak RSS {bare_rss} MiB ({bare_out.strip()} rows)")
+    print(
+        f"data: {len(files)} files, {size:.0f} MB, {report['events']} events, "
+        f"{report['workflows']} workflows, {len(report['patterns'])} patterns"
+    )
+    print(
+        f"bare DuckDB query: {bare_s:.2f} s wall, peak RSS {bare_rss} MiB ({bare_out.strip()} rows)"
+    )
     print(f"patternbot metrics: {ours_s:.2f} s wall, peak RSS {ours_rss} MiB")
     print(f"ratio: {ours_s / bare_s:.2f} (goal <= 1.5)")
     return 0

@@ -87,7 +87,7 @@ class LearningConfig(CamelModel):
     policy_coverage_similarity: float = Field(default=0.62, ge=-1.0, le=1.0)
     # A drafted new pattern whose description and triggers are at least this close (cosine) to an
     # existing pattern's is an update of that pattern.
-    duplicate_similarity: float = Field(default=0.42, ge=-1.0, le=1.0)
+    duplicate_similarity: float = Field(default=0.4, ge=-1.0, le=1.0)
     # Failing: the pattern's failure rate must be at least this many times the others' rate.
     failure_rate_ratio: float = Field(default=2.0, ge=1.0)
     # A rejected suggestion returns only when its cases grew by this factor (and confidence did not drop).
@@ -95,7 +95,7 @@ class LearningConfig(CamelModel):
 
 
 class ClaudeConfig(CamelModel):
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
     max_tokens: int = Field(default=4096, ge=256, le=64_000)
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=1, ge=0, le=5)

@@ -152,7 +152,9 @@ def test_anomalies(tmp_path: Path, logs_config: Config) -> None:
     ]
 
 
-def test_weak_intents_are_redacted_and_most_recent_first(tmp_path: Path, logs_config: Config) -> None:
+def test_weak_intents_are_redacted_and_most_recent_first(
+    tmp_path: Path, logs_config: Config
+) -> None:
     report = _analyse(tmp_path, logs_config)
     assert report.weak_intents_total == 2
     assert [w.model_dump(mode="json", by_alias=True) for w in report.weak_intents] == [

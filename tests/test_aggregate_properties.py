@@ -21,8 +21,10 @@ from bot.logs.reader import LogFile
 from tests.support.logs import line_of, make_kb, write_log
 
 PROPERTY_SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+# Each example analyses its logs twice (about half a second): fewer examples, same coverage idea.
+REPORT_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=20)
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
 ids = st.sampled_from(["web", "db", "worker", "ghost", ""])
@@ -31,7 +33,11 @@ numbers = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
 )
 scalars = st.one_of(st.none(), st.booleans(), numbers, text)
-any_json = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6)  # fmt: skip
+any_json = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
 
 
 @st.composite
@@ -108,7 +114,7 @@ def lines(draw: st.DrawFn) -> str:
             if camel in data and draw(st.booleans()):
                 data[snake] = data.pop(camel)
     elif mutation == "text":
-        return draw(st.sampled_from(["{", "[]", "null", "42", '"x"', "{}", "{'v': 1}", "{\"v\":1,}"]))
+        return draw(st.sampled_from(["{", "[]", "null", "42", '"x"', "{}", "{'v': 1}", '{"v":1,}']))
     return json.dumps(data, ensure_ascii=draw(st.booleans()))
 
 
@@ -156,13 +162,17 @@ def workflow_logs(draw: st.DrawFn) -> list[dict[str, Any]]:
             }  # fmt: skip
             if kind == "retrieved":
                 data["intent"] = "an intent"
-                data["patterns"] = [{"id": i, "score": draw(st.sampled_from([0.2, 0.6, 0.9]))}
-                                    for i in draw(st.lists(st.sampled_from(["web", "db", "ghost"]), unique=True))]  # fmt: skip
+                listed = draw(st.lists(st.sampled_from(["web", "db", "ghost"]), unique=True))
+                scores = st.sampled_from([0.2, 0.6, 0.9])
+                data["patterns"] = [{"id": i, "score": draw(scores)} for i in listed]
                 data["policies"] = [{"id": "limits", "score": 0.7}]
             elif kind == "solution":
-                data["patternsUsed"] = draw(st.lists(st.sampled_from(["web", "db", "worker"]), unique=True))
+                data["patternsUsed"] = draw(
+                    st.lists(st.sampled_from(["web", "db", "worker"]), unique=True)
+                )
                 data["policiesApplied"] = draw(st.sampled_from([[], ["limits"]]))
-                data["resources"] = [{"kind": k} for k in draw(st.lists(st.sampled_from(["Deployment", "Ingress", "Service"]), unique=True))]  # fmt: skip
+                kinds = st.sampled_from(["Deployment", "Ingress", "Service"])
+                data["resources"] = [{"kind": k} for k in draw(st.lists(kinds, unique=True))]
                 data["settings"] = {"spec.replicas": draw(st.sampled_from([1, 2]))}
             else:
                 data["status"] = draw(st.sampled_from(["deployed", "failed", "abandoned"]))
@@ -177,7 +187,7 @@ def _report_data(config: Config, paths: list[Path]) -> dict[str, Any]:
     return data
 
 
-@PROPERTY_SETTINGS
+@REPORT_SETTINGS
 @given(workflow_logs(), st.randoms(use_true_random=False), st.integers(1, 4))
 def test_order_files_compression_and_redelivery_do_not_change_the_report(
     tmp_path_factory: Any, logs: list[dict[str, Any]], rng: random.Random, parts: int

@@ -62,7 +62,9 @@ MALFORMED = [
 ]  # fmt: skip
 
 
-def test_each_malformed_line_is_rejected_with_its_reason(tmp_path: Path, logs_config: Config) -> None:
+def test_each_malformed_line_is_rejected_with_its_reason(
+    tmp_path: Path, logs_config: Config
+) -> None:
     lines = [line_of(GOOD)] + [text for text, _ in MALFORMED]
     path = write_log(tmp_path / "dirty.jsonl", lines)
     quarantine = tmp_path / "q.jsonl"
@@ -84,7 +86,8 @@ def test_warnings_show_the_first_lines_then_a_summary(
     analyse_logs(logs_config, KB, [str(path)], quarantine_path=tmp_path / "q.jsonl")
     err = capsys.readouterr().err.splitlines()
     assert err == [f"patternbot: warning: {path}:{n}: not valid JSON" for n in range(1, 6)] + [
-        f"patternbot: warning: 7 log line(s) rejected (2 more not shown); kept in {tmp_path / 'q.jsonl'}"
+        "patternbot: warning: 7 log line(s) rejected (2 more not shown); "
+        f"kept in {tmp_path / 'q.jsonl'}"
     ]
 
 
@@ -94,7 +97,9 @@ def test_default_quarantine_lives_in_the_state_folder(tmp_path: Path, logs_confi
     [quarantine] = (logs_config.state_dir / "quarantine").iterdir()
     assert quarantine.name.endswith("Z.jsonl")
     assert json.loads(quarantine.read_text(encoding="utf-8")) == {
-        "source": f"{path}:1", "reason": "not valid JSON", "line": "oops",
+        "source": f"{path}:1",
+        "reason": "not valid JSON",
+        "line": "oops",
     }
 
 
@@ -130,17 +135,25 @@ def test_line_numbers_across_large_files_and_gzip(tmp_path: Path, logs_config: C
             if n % 9_973 == index:
                 lines.append(f"bad {name} {n}")
             else:
-                lines.append(line_of(outcome(f"w{n}", f"{name}-{n}", "2026-03-01T10:00:00Z", "failed")))
+                lines.append(
+                    line_of(outcome(f"w{n}", f"{name}-{n}", "2026-03-01T10:00:00Z", "failed"))
+                )
         files.append(write_log(tmp_path / name, lines))
     quarantine = tmp_path / "q.jsonl"
     report = analyse_logs(logs_config, KB, [str(f) for f in files], quarantine_path=quarantine)
     records = [json.loads(line) for line in quarantine.read_text(encoding="utf-8").splitlines()]
     expected = [
-        f"{files[i]}:{n}" for i, name in enumerate(["a", "b", "c"]) for n in range(1, 30_001)
+        f"{files[i]}:{n}"
+        for i, name in enumerate(["a", "b", "c"])
+        for n in range(1, 30_001)
         if n % 9_973 == i
     ]
     assert [r["source"] for r in records] == expected
-    assert all(r["line"] == f"bad {Path(r['source'].rsplit(':', 1)[0]).name} {r['source'].rsplit(':', 1)[1]}" for r in records)
+    assert all(
+        r["line"]
+        == f"bad {Path(r['source'].rsplit(':', 1)[0]).name} {r['source'].rsplit(':', 1)[1]}"
+        for r in records
+    )
     assert report.events == 90_000 - len(expected)
 
 
@@ -166,7 +179,10 @@ def test_log_files_order_and_names(tmp_path: Path) -> None:
     write_log(tmp_path / "d" / "sub" / "a.jsonl.gz", [])
     write_log(tmp_path / "d" / ".hidden.jsonl", [])
     with log_files([str(tmp_path / "d"), str(tmp_path / "d" / "b.jsonl")]) as files:
-        assert [f.shown for f in files] == [str(tmp_path / "d" / "b.jsonl"), str(tmp_path / "d" / "sub" / "a.jsonl.gz")]
+        assert [f.shown for f in files] == [
+            str(tmp_path / "d" / "b.jsonl"),
+            str(tmp_path / "d" / "sub" / "a.jsonl.gz"),
+        ]
 
 
 def test_standard_input(tmp_path: Path, logs_config: Config) -> None:

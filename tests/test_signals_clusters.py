@@ -10,16 +10,28 @@ from bot.learning.suggestion import ClusterFigures, SuggestionType, fingerprint_
 from tests.support.learning import learning_config, report, standard_kb, usage
 
 
-def test_a_signal_that_holds_overall_is_reported_once_with_the_cluster_table(tmp_path: Path) -> None:
+def test_a_signal_that_holds_overall_is_reported_once_with_the_cluster_table(
+    tmp_path: Path,
+) -> None:
     kb = standard_kb(tmp_path)
     rep = report(
         patterns={"web-app": usage(times_used=60, common_additions={"PodDisruptionBudget": 51})},
         clusters={
-            "prod": report(patterns={"web-app": usage(times_used=30, common_additions={"PodDisruptionBudget": 26})}),
-            "staging": report(patterns={"web-app": usage(times_used=30, common_additions={"PodDisruptionBudget": 25})}),
+            "prod": report(
+                patterns={
+                    "web-app": usage(times_used=30, common_additions={"PodDisruptionBudget": 26})
+                }
+            ),
+            "staging": report(
+                patterns={
+                    "web-app": usage(times_used=30, common_additions={"PodDisruptionBudget": 25})
+                }
+            ),
         },
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
 
     [suggestion] = run.suggestions
     assert suggestion.evidence.cluster is None
@@ -28,31 +40,46 @@ def test_a_signal_that_holds_overall_is_reported_once_with_the_cluster_table(tmp
         "prod": ClusterFigures(frequency=0.8667, hits=26, cases=30),
         "staging": ClusterFigures(frequency=0.8333, hits=25, cases=30),
     }
-    assert suggestion.reason == "Solutions using web-app added PodDisruptionBudget in 85% of cases (51 of 60)"
+    assert (
+        suggestion.reason
+        == "Solutions using web-app added PodDisruptionBudget in 85% of cases (51 of 60)"
+    )
 
 
-def test_a_signal_that_holds_in_one_cluster_only_is_reported_for_that_cluster(tmp_path: Path) -> None:
+def test_a_signal_that_holds_in_one_cluster_only_is_reported_for_that_cluster(
+    tmp_path: Path,
+) -> None:
     kb = standard_kb(tmp_path)
     rep = report(
         patterns={"web-app": usage(times_used=100, common_additions={"NetworkPolicy": 45})},
         clusters={
-            "prod": report(patterns={"web-app": usage(times_used=40, common_additions={"NetworkPolicy": 38})}),
-            "staging": report(patterns={"web-app": usage(times_used=60, common_additions={"NetworkPolicy": 7})}),
+            "prod": report(
+                patterns={"web-app": usage(times_used=40, common_additions={"NetworkPolicy": 38})}
+            ),
+            "staging": report(
+                patterns={"web-app": usage(times_used=60, common_additions={"NetworkPolicy": 7})}
+            ),
         },
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
 
     [suggestion] = run.suggestions
     assert suggestion.type is SuggestionType.UPDATE_PATTERN
     assert suggestion.evidence.cluster == "prod"
     assert (suggestion.evidence.hits, suggestion.evidence.cases) == (38, 40)
-    assert suggestion.reason == "Solutions using web-app on cluster prod added NetworkPolicy in 95% of cases (38 of 40)"
+    assert (
+        suggestion.reason
+        == "Solutions using web-app on cluster prod added NetworkPolicy in 95% of cases (38 of 40)"
+    )
     assert suggestion.evidence.clusters == {
         "prod": ClusterFigures(frequency=0.95, hits=38, cases=40),
         "staging": ClusterFigures(frequency=0.1167, hits=7, cases=60),
     }
     assert suggestion.evidence.fingerprint == fingerprint_of(
-        SuggestionType.UPDATE_PATTERN, {"target": "web-app", "add": ["NetworkPolicy"], "cluster": "prod"}
+        SuggestionType.UPDATE_PATTERN,
+        {"target": "web-app", "add": ["NetworkPolicy"], "cluster": "prod"},
     )
     # The overall 45% is neither reported nor listed: it is below 50%.
     assert run.held_back == []
@@ -63,14 +90,30 @@ def test_two_clusters_holding_separately_give_two_scoped_suggestions(tmp_path: P
     rep = report(
         patterns={"batch-job": usage(strong_recommendations=100, strong_recommendations_used=40)},
         clusters={
-            "eu": report(patterns={"batch-job": usage(strong_recommendations=30, strong_recommendations_used=0)}),
-            "us": report(patterns={"batch-job": usage(strong_recommendations=30, strong_recommendations_used=1)}),
-            "asia": report(patterns={"batch-job": usage(strong_recommendations=40, strong_recommendations_used=39)}),
+            "eu": report(
+                patterns={
+                    "batch-job": usage(strong_recommendations=30, strong_recommendations_used=0)
+                }
+            ),
+            "us": report(
+                patterns={
+                    "batch-job": usage(strong_recommendations=30, strong_recommendations_used=1)
+                }
+            ),
+            "asia": report(
+                patterns={
+                    "batch-job": usage(strong_recommendations=40, strong_recommendations_used=39)
+                }
+            ),
         },
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
 
-    assert [(s.type.value, s.target, s.evidence.cluster, s.evidence.hits) for s in run.suggestions] == [
+    assert [
+        (s.type.value, s.target, s.evidence.cluster, s.evidence.hits) for s in run.suggestions
+    ] == [
         ("deprecate_pattern", "batch-job", "eu", 30),
         ("deprecate_pattern", "batch-job", "us", 29),
     ]

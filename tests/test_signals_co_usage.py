@@ -28,7 +28,9 @@ def test_patterns_used_together_become_a_combined_pattern(tmp_path: Path) -> Non
             PairUsage(a="database", b="web-app", workflows=30),
         ],
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
 
     [suggestion] = run.suggestions
     assert suggestion.type is SuggestionType.CREATE_PATTERN
@@ -51,7 +53,12 @@ def test_patterns_used_together_become_a_combined_pattern(tmp_path: Path) -> Non
     }
     Pattern.model_validate(suggestion.draft)
     evidence = suggestion.evidence
-    assert (evidence.signal, evidence.hits, evidence.cases, evidence.frequency) == ("co_usage", 18, 20, 0.9)
+    assert (evidence.signal, evidence.hits, evidence.cases, evidence.frequency) == (
+        "co_usage",
+        18,
+        20,
+        0.9,
+    )
     assert evidence.patterns_used == ["cache", "web-app"]
     assert evidence.details == {
         "support": 0.09,
@@ -60,7 +67,9 @@ def test_patterns_used_together_become_a_combined_pattern(tmp_path: Path) -> Non
         "lift": 4.5,
         "uses": {"cache": 20, "web-app": 40},
     }
-    assert evidence.fingerprint == fingerprint_of(SuggestionType.CREATE_PATTERN, {"patterns": ["cache", "web-app"]})
+    assert evidence.fingerprint == fingerprint_of(
+        SuggestionType.CREATE_PATTERN, {"patterns": ["cache", "web-app"]}
+    )
 
 
 def test_a_drafted_id_never_collides_with_an_existing_one(tmp_path: Path) -> None:
@@ -80,6 +89,8 @@ def test_a_drafted_id_never_collides_with_an_existing_one(tmp_path: Path) -> Non
         patterns={"a": usage(times_used=30), "b": usage(times_used=25), "a-with-b": usage()},
         co_usage=[PairUsage(a="a", b="b", workflows=25)],
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
     assert [s.draft["id"] for s in run.suggestions] == ["a-with-b-2"]
     assert run.suggestions[0].draft["suggestedResources"] == ["Deployment", "Service"]

@@ -20,20 +20,27 @@ def test_a_pattern_retrieved_but_seldom_chosen_is_proposed_for_deprecation(tmp_p
             "database": usage(strong_recommendations=3, strong_recommendations_used=0),
         }
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
 
     [suggestion] = run.suggestions
     assert suggestion.type is SuggestionType.DEPRECATE_PATTERN
     assert suggestion.target == "batch-job"
     assert suggestion.confidence == round(wilson_lower_bound(29, 30), 4) == 0.8636
     why = "Retrieved as a strong match in 30 workflows but chosen in only 1 (3%)."
-    assert suggestion.reason == "batch-job: retrieved as a strong match in 30 workflows but chosen in only 1 (3%)"
+    assert (
+        suggestion.reason
+        == "batch-job: retrieved as a strong match in 30 workflows but chosen in only 1 (3%)"
+    )
     assert suggestion.changes == {"set": {"deprecated": True, "deprecatedReason": why}}
     assert suggestion.draft["deprecated"] is True
     assert suggestion.draft["deprecatedReason"] == why
     assert suggestion.draft["suggestedResources"] == ["CronJob"]
     assert suggestion.evidence.details == {"strongRecommendations": 30, "chosen": 1}
-    assert suggestion.evidence.fingerprint == fingerprint_of(SuggestionType.DEPRECATE_PATTERN, {"target": "batch-job"})
+    assert suggestion.evidence.fingerprint == fingerprint_of(
+        SuggestionType.DEPRECATE_PATTERN, {"target": "batch-job"}
+    )
     # cache was passed over in only 10 of 30: too weak to even list as held back.
     assert [(h.item, h.reason) for h in run.held_back] == [
         ("database", "support 3 is below learning.minSupport 5"),
@@ -44,9 +51,13 @@ def test_an_already_deprecated_pattern_is_left_alone(tmp_path: Path) -> None:
     from tests.support.kb import pattern_data
     from tests.support.learning import knowledge_base
 
-    kb = knowledge_base(tmp_path, [pattern_data("old", deprecated=True, deprecatedReason="replaced")])
+    kb = knowledge_base(
+        tmp_path, [pattern_data("old", deprecated=True, deprecatedReason="replaced")]
+    )
     rep = report(patterns={"old": usage(strong_recommendations=50, strong_recommendations_used=0)})
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
     assert run.suggestions == []
 
 
@@ -59,7 +70,9 @@ def test_a_pattern_failing_far_more_than_the_others_gets_a_rationale_note(tmp_pa
             "cache": usage(times_used=100, deployed=97, failed=3),
         }
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
 
     [suggestion] = run.suggestions
     assert suggestion.type is SuggestionType.UPDATE_PATTERN
@@ -71,7 +84,10 @@ def test_a_pattern_failing_far_more_than_the_others_gets_a_rationale_note(tmp_pa
     )
     assert suggestion.changes == {"append": {"rationale": note}}
     assert suggestion.draft["rationale"] == f"How we deploy web app.\n\n{note}"
-    assert suggestion.reason == "Deployments using web-app failed in 40% of cases (12 of 30) against 3% for other patterns"
+    assert (
+        suggestion.reason
+        == "Deployments using web-app failed in 40% of cases (12 of 30) against 3% for other patterns"
+    )
     assert suggestion.evidence.details == {
         "failureRate": 0.4,
         "otherFailureRate": 0.0267,
@@ -94,6 +110,8 @@ def test_a_failure_rate_close_to_the_others_is_not_a_signal(tmp_path: Path) -> N
             "database": usage(deployed=190, failed=10),
         }
     )
-    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
     assert run.suggestions == []
     assert run.held_back == []

@@ -57,10 +57,16 @@ def weak(index: int, intent: str, kinds: list[str], cluster: str | None = None) 
 
 
 def gap_report() -> object:
-    intents = [weak(i, text, SCALED if i else ["Deployment", "Service"]) for i, text in enumerate(GPU_INTENTS)]
+    intents = [
+        weak(i, text, SCALED if i else ["Deployment", "Service"])
+        for i, text in enumerate(GPU_INTENTS)
+    ]
     # Feature-flag requests recur too, but their solutions agree on nothing: no pattern to draft.
     scattered = [["ConfigMap"], ["Secret"], ["Job"], ["CronJob"], ["DaemonSet"], ["StatefulSet"]]
-    intents += [weak(100 + i, text, kinds) for i, (text, kinds) in enumerate(zip(FLAG_INTENTS, scattered, strict=True))]
+    intents += [
+        weak(100 + i, text, kinds)
+        for i, (text, kinds) in enumerate(zip(FLAG_INTENTS, scattered, strict=True))
+    ]
     intents.append(weak(200, "backup my laptop photos", ["CronJob"]))
     return report(weak_intents=intents, weak_intents_total=len(intents))
 
@@ -69,16 +75,49 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
     tmp_path: Path, minilm: MiniLMOnnxEmbedder
 ) -> None:
     kb = standard_kb(tmp_path)
-    run = suggest(learning_config(), kb, gap_report(), embedder=minilm, index=None, history=InMemoryDecisionHistory())
+    run = suggest(
+        learning_config(),
+        kb,
+        gap_report(),
+        embedder=minilm,
+        index=None,
+        history=InMemoryDecisionHistory(),
+    )
 
     [suggestion] = run.suggestions
     assert suggestion.type is SuggestionType.CREATE_PATTERN
     draft = Pattern.model_validate(suggestion.draft)
     assert draft.suggested_resources == ["Deployment", "Service", "HorizontalPodAutoscaler"]
-    assert suggestion.draft == {}
+    assert suggestion.draft == {
+        "id": "gpu-model-inference",
+        "description": "Workloads for gpu model inference",
+        "triggers": ["gpu model inference", "model inference", "gpu model"],
+        "rationale": (
+            "16 requests matched no existing pattern well; 94% of their solutions (15 of 16) used "
+            "Deployment, Service and HorizontalPodAutoscaler."
+        ),
+        "createdAt": "2026-01-31",
+        "createdBy": "patternbot",
+        "suggestedResources": ["Deployment", "Service", "HorizontalPodAutoscaler"],
+    }
+    assert suggestion.reason == (
+        "16 requests like 'gpu model inference' matched no pattern well and 94% of their solutions "
+        "(15 of 16) used Deployment, Service and HorizontalPodAutoscaler"
+    )
+    assert suggestion.confidence == 0.7625
+    assert suggestion.evidence.example_intents == GPU_INTENTS[:5]
+    assert suggestion.evidence.details["groupSize"] == 16
+    assert suggestion.evidence.details["kindShares"] == {
+        "Deployment": 1.0,
+        "HorizontalPodAutoscaler": 0.9375,
+        "Service": 1.0,
+    }
+    # The feature-flag group agreed on no resource set, so it is neither suggested nor listed.
+    assert run.held_back == []
     assert (suggestion.evidence.hits, suggestion.evidence.cases) == (15, 16)
     assert suggestion.evidence.fingerprint == fingerprint_of(
-        SuggestionType.CREATE_PATTERN, {"resources": ["Deployment", "HorizontalPodAutoscaler", "Service"]}
+        SuggestionType.CREATE_PATTERN,
+        {"resources": ["Deployment", "HorizontalPodAutoscaler", "Service"]},
     )
     # Triggers are phrases shared by several intents, never a whole intent.
     assert not set(draft.triggers) & set(GPU_INTENTS)

@@ -239,7 +239,9 @@ def test_planted_proportions_hold_in_the_logs(clean_run: tuple[Path, GroundTruth
     grpc = _uses(flows, "internal-grpc-service")
     pair = [flow for flow in grpc if "monitoring-stack" in flow["solution"]["patternsUsed"]]
     pair_lift = len(pair) * len(with_solution) / (len(grpc) * len(_uses(flows, "monitoring-stack")))
-    assert 0.6 <= pair_lift <= 1.4
+    # About 15 joint uses in this sample, so the lift is noisy; far from the planted pair's 2.5+.
+    assert 0.4 <= pair_lift <= 1.6
+    assert observed["base-rate-pair"]["lift"] == round(pair_lift, 4)
 
 
 def test_manifest_lists_every_regularity(clean_run: tuple[Path, GroundTruth]) -> None:

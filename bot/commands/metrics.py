@@ -71,10 +71,15 @@ def _print_table(report: UsageReport, index_updates: dict[str, int] | None) -> N
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for kind, items in (("pattern", report.patterns), ("policy", report.policies)):
         for item_id, item in items.items():
-            last = item.last_used.strftime("%Y-%m-%d %H:%M") if item.last_used else "-"
+            last = item.last_used.strftime("%Y-%m-%d") if item.last_used else "-"
             table.add_row(
-                kind, item_id, str(item.times_recommended), str(item.times_used), _rate(item),
-                _additions(item) if kind == "pattern" else "", last,
+                kind,
+                item_id,
+                str(item.times_recommended),
+                str(item.times_used),
+                _rate(item),
+                _additions(item) if kind == "pattern" else "",
+                last,
             )
     console.print(table)
     for anomaly in report.anomalies:
@@ -98,8 +103,14 @@ def run(args: argparse.Namespace) -> int:
     if kb.problems:
         warn(f"the knowledge base has {len(kb.problems)} problem(s); run `patternbot validate`")
     report = analyse_logs(
-        config, kb, args.logs, since=args.since, until=args.until, cluster=args.cluster,
-        strict=args.strict, quarantine_path=args.quarantine,
+        config,
+        kb,
+        args.logs,
+        since=args.since,
+        until=args.until,
+        cluster=args.cluster,
+        strict=args.strict,
+        quarantine_path=args.quarantine,
     )
     index_updates: dict[str, int] | None = None
     status = EXIT_OK

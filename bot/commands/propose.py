@@ -8,8 +8,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from rich.table import Table
-
 from bot.config import Config, load_config
 from bot.console import print_json, stdout_console, warn
 from bot.error_handler import EXIT_FAILURE, EXIT_OK
@@ -82,22 +80,18 @@ def outcome_data(
 
 
 def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
-    """The proposals as a table for people, with previews in a dry run."""
+    """The proposals one per line for people (CI logs stay readable), with previews in a dry run."""
     console = stdout_console()
     mode = " (dry run: nothing was changed)" if outcome.dry_run else ""
+    console.print(f"Proposals on {outcome.platform}, base {outcome.base}{mode}:", markup=False)
     if not outcome.results:
-        held = len(engine.held_back)
-        console.print(f"no suggestions to propose ({held} held back by the engine)")
-    else:
-        table = Table(title=f"Proposals on {outcome.platform}, base {outcome.base}{mode}")
-        for column in ("status", "branch", "title", "details"):
-            table.add_column(column)
-        for result in outcome.results:
-            details = result.url or ""
-            if result.reason:
-                details = f"{result.reason} {details}".strip()
-            table.add_row(result.status, result.branch, result.title, details)
-        console.print(table)
+        console.print("  no suggestions to propose")
+    for result in outcome.results:
+        console.print(f"  {result.status:<20} {result.branch}", markup=False)
+        console.print(f"  {'':<20} {result.title}", markup=False)
+        for detail in (result.reason, result.url):
+            if detail:
+                console.print(f"  {'':<20} {detail}", markup=False)
     if outcome.dry_run:
         for result in outcome.results:
             if result.diff:

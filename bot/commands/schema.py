@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,8 @@ def _workflow_log_schema() -> dict[str, Any]:
 SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "pattern.schema.json": pattern_json_schema,
     "policy.schema.json": policy_json_schema,
+    "workflow-log-v1.schema.json": _workflow_log_schema,
 }
-# TEMPORARY until bot/logs/jsonschema.py lands: publish the log schema only when it exists.
-if importlib.util.find_spec("bot.logs.jsonschema") is not None:
-    SCHEMA_FILES["workflow-log-v1.schema.json"] = _workflow_log_schema
 
 
 def expected_files() -> dict[str, str]:

@@ -122,6 +122,9 @@ class MiniLMOnnxEmbedder:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: on a small shared machine spinning
+        # steals the cores the other thread (and every other process) needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = onnxruntime.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
@@ -135,11 +138,15 @@ class MiniLMOnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self.load()
+        # Batch texts of similar length together: a batch is padded to its longest text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         parts = [
-            self._embed_batch(texts[start : start + self.batch_size])
+            self._embed_batch([texts[i] for i in order[start : start + self.batch_size]])
             for start in range(0, len(texts), self.batch_size)
         ]
-        return np.concatenate(parts, axis=0)
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        vectors[order] = np.concatenate(parts, axis=0)
+        return vectors
 
     def _embed_batch(self, texts: Sequence[str]) -> Vectors:
         assert self._loaded is not None  # load() ran in embed()

@@ -166,7 +166,7 @@ def _reply_data(message: Any) -> Any:
                     return json.loads(text[start : end + 1])
                 except json.JSONDecodeError:
                     break
-    raise DraftingError("Claude's reply held no suggestions JSON; using the deterministic drafts")
+    raise DraftingError("Claude's reply held no suggestions JSON")
 
 
 def _numbers(text: str) -> set[str]:

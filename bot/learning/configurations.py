@@ -111,18 +111,19 @@ def build(
     for finding in findings:
         path, value = finding.details["path"], finding.details["value"]
         readable = readable_setting(path) or path
+        name = readable_setting(path, parts=1) or readable
         if value is True:
-            base, shown = f"require-{slugify(readable)}", "true"
+            base, shown = f"require-{slugify(name)}", "true"
         elif value is False:
-            base, shown = f"disallow-{slugify(readable)}", "false"
+            base, shown = f"disallow-{slugify(name)}", "false"
         else:
-            base, shown = f"require-{slugify(readable)}-{slugify(str(value), 3)}", str(value)
+            base, shown = f"require-{slugify(name)}-{slugify(str(value), 3)}", str(value)
         where = on_cluster(finding.cluster)
         share = percent(finding.frequency)
         draft = {
             "id": unique_id(base, taken_ids),
             "description": f"Workloads{where} set {path} to {shown}",
-            "triggers": list(dict.fromkeys([readable, f"{readable} {shown}"])),
+            "triggers": list(dict.fromkeys([name, readable, f"{name} {shown}"])),
             "rationale": (
                 f"{share} of deployed solutions{where} ({finding.hits} of {finding.cases}) "
                 f"already set "

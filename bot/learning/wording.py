@@ -62,18 +62,18 @@ def informative_phrases(texts: Sequence[str], limit: int = 6, min_share: float =
         for phrase, count in sorted(counts[size - 1].items(), key=lambda kv: (-kv[1], kv[0])):
             if count < needed or len(chosen) >= limit:
                 continue
-            words = set(phrase.split())
+            own = set(phrase.split())
             inside = any(f" {phrase} " in f" {c} " for c in chosen)
-            overlaps = any(words & set(c.split()) for c in chosen)
+            overlaps = any(own & set(c.split()) for c in chosen)
             if (size > 1 and inside) or not overlaps:
                 chosen.append(phrase)
     return chosen
 
 
-def readable_setting(path: str) -> str:
-    """`spec.securityContext.runAsNonRoot` -> `security context run as non root`."""
+def readable_setting(path: str, parts: int = 2) -> str:
+    """The last `parts` parts of a setting path as words: `security context run as non root`."""
     last = [part for part in re.split(r"[.\[\]/]+", path) if part and not part.isdigit()]
-    tail = last[-2:] if len(last) >= 2 else last
+    tail = last[-parts:]
     spaced = " ".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", part) for part in tail)
     return re.sub(r"[_\-]+", " ", spaced).lower().strip()
 

@@ -157,7 +157,8 @@ weak AS (
 SELECT weak.workflow_id, weak.intent, weak.patterns, list_sort(list_distinct(sol.kinds)),
     outc.status, wf.cluster, weak.ts
 FROM weak
-LEFT JOIN sol USING (workflow_id) LEFT JOIN outc USING (workflow_id) LEFT JOIN wf USING (workflow_id)
+LEFT JOIN sol USING (workflow_id) LEFT JOIN outc USING (workflow_id)
+LEFT JOIN wf USING (workflow_id)
 ORDER BY weak.ts DESC, weak.workflow_id
 LIMIT $limit
 """
@@ -271,7 +272,9 @@ def _items(
 ) -> dict[str, ItemUsage]:
     items = {item_id: ItemUsage() for item_id in sorted(ids)}
     sql = _ITEM_RECOMMENDED.format(retrieved=retrieved, used=used)
-    for item_id, recommended, strong_n, strong_used in con.execute(sql, {"strong": strong}).fetchall():
+    for item_id, recommended, strong_n, strong_used in con.execute(
+        sql, {"strong": strong}
+    ).fetchall():
         if item_id in items:
             item = items[item_id]
             item.times_recommended = int(recommended)
@@ -308,7 +311,9 @@ def _settings(con: duckdb.DuckDBPyConnection) -> list[SettingUsage]:
             kinds[key][str(kind)] = int(count)
     for key, usage in found.items():
         usage.kinds = dict(sorted(kinds[key].items()))
-    return sorted(found.values(), key=lambda s: (-s.deployed_workflows, s.path, json.dumps(s.value)))
+    return sorted(
+        found.values(), key=lambda s: (-s.deployed_workflows, s.path, json.dumps(s.value))
+    )
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -361,7 +366,9 @@ def _anomalies(con: duckdb.DuckDBPyConnection) -> list[Anomaly]:
     for item_id, workflows, example in con.execute(_USED_WITHOUT_RETRIEVAL).fetchall():
         found.append(
             Anomaly(
-                kind="used_without_retrieval", id=item_id, workflows=int(workflows),
+                kind="used_without_retrieval",
+                id=item_id,
+                workflows=int(workflows),
                 example_workflow=example,
             )
         )
@@ -369,7 +376,10 @@ def _anomalies(con: duckdb.DuckDBPyConnection) -> list[Anomaly]:
 
 
 def _report(
-    con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, options: AggregationOptions, cluster: str | None
+    con: duckdb.DuckDBPyConnection,
+    kb: KnowledgeBase,
+    options: AggregationOptions,
+    cluster: str | None,
 ) -> UsageReport:
     _scope(con, cluster)
     strong = options.strong_match_threshold
@@ -379,8 +389,12 @@ def _report(
     for item_id, kind, count in con.execute(_COMMON_ADDITIONS).fetchall():
         additions[item_id][kind] = int(count)
     for item_id, kinds in additions.items():
-        patterns[item_id].common_additions = dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
-    co_usage = [PairUsage(a=a, b=b, workflows=int(n)) for a, b, n in con.execute(_CO_USAGE).fetchall()]
+        patterns[item_id].common_additions = dict(
+            sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+    co_usage = [
+        PairUsage(a=a, b=b, workflows=int(n)) for a, b, n in con.execute(_CO_USAGE).fetchall()
+    ]
     weak, weak_total = _weak_intents(con, options)
     row = con.execute(_TOTALS).fetchone()
     assert row is not None  # an aggregate without GROUP BY always returns one row

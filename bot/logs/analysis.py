@@ -117,7 +117,8 @@ def analyse_files(
             con.execute("CREATE OR REPLACE TEMP TABLE log_sources (file_index INT, shown VARCHAR)")
             if files:
                 con.executemany(
-                    "INSERT INTO log_sources VALUES (?, ?)", [(i, f.shown) for i, f in enumerate(files)]
+                    "INSERT INTO log_sources VALUES (?, ?)",
+                    [(i, f.shown) for i, f in enumerate(files)],
                 )
             rejected = _set_aside_rejected(con, config, strict, quarantine_path)
             duplicates = deduplicate(con)

@@ -104,8 +104,10 @@ stamped AS (
         CASE WHEN tsp.date <> '' THEN
             (tsp.zulu <> '' OR tsp.sign <> '') END AS ts_has_offset,
         CASE WHEN tsp.date <> ''
-                AND try_cast(tsp.hh AS INT) <= 23 AND try_cast(tsp.mi AS INT) <= 59 AND coalesce(try_cast(tsp.ss AS INT), 0) <= 59
-                AND coalesce(try_cast(tsp.oh AS INT), 0) <= 23 AND coalesce(try_cast(tsp.om AS INT), 0) <= 59
+                AND try_cast(tsp.hh AS INT) <= 23 AND try_cast(tsp.mi AS INT) <= 59
+                AND coalesce(try_cast(tsp.ss AS INT), 0) <= 59
+                AND coalesce(try_cast(tsp.oh AS INT), 0) <= 23
+                AND coalesce(try_cast(tsp.om AS INT), 0) <= 59
             THEN try_cast(tsp.date || ' ' || tsp.hh || ':' || tsp.mi || ':'
                     || (CASE WHEN tsp.ss = '' THEN '00' ELSE tsp.ss END)
                     || '.' || left(tsp.frac || '000000', 6) AS TIMESTAMP)
@@ -188,7 +190,8 @@ SELECT file_index, rn, reason, blank,
     CASE WHEN reason IS NULL AND type_name = 'solution'
         THEN from_json(coalesce(applied, '[]'), '["VARCHAR"]') END AS policies_applied,
     CASE WHEN reason IS NULL AND type_name = 'solution'
-        THEN list_transform(from_json(coalesce(res, '[]'), '[{"kind": "VARCHAR"}]'), lambda r: r.kind)
+        THEN list_transform(
+            from_json(coalesce(res, '[]'), '[{"kind": "VARCHAR"}]'), lambda r: r.kind)
         END AS kinds,
     CASE WHEN reason IS NULL AND type_name = 'solution' THEN settings END AS settings,
     CASE WHEN reason IS NULL AND type_name = 'outcome'

@@ -42,7 +42,11 @@ def write_quarantine(lines: Iterable[RejectedLine], path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             for rejected in lines:
-                record = {"source": rejected.source, "reason": rejected.reason, "line": rejected.line}
+                record = {
+                    "source": rejected.source,
+                    "reason": rejected.reason,
+                    "line": rejected.line,
+                }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 written += 1
     except OSError as exc:

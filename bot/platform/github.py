@@ -15,6 +15,7 @@ from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GithubRetry import GithubRetry
 from github.PullRequest import PullRequest
 from github.Repository import Repository
+from urllib3 import Retry
 
 from bot.errors import PlatformError
 from bot.platform.base import PlatformUnavailableError, Proposal
@@ -35,6 +36,10 @@ class BoundedRetry(GithubRetry):
         kwargs.setdefault("max_rate_limit_wait", max_wait)
         kwargs.setdefault("total", 3)
         kwargs["backoff_factor"] = backoff_factor
+        # Editing a title or body is idempotent, so PATCH is retried like GET and POST.
+        kwargs.setdefault(
+            "allowed_methods", Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"}
+        )
         super().__init__(**kwargs)
 
     def increment(

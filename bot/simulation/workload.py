@@ -96,7 +96,8 @@ MEMORY_LIMITS = ("256Mi", "512Mi", "512Mi", "1Gi", "2Gi")
 SECOND_SOLUTION_RATE = 0.04  # with mess: a revised solution follows a first draft
 DROP_ONE_RATE = 0.15  # a solution leaves out one of its pattern's suggested resources
 OPERATE_RATE = 0.1
-POLICY_APPLY_RATE = 0.45  # each policy that fits a solution's kinds is applied this often
+# How many of the policies that fit a solution's kinds it applies (at most), drawn evenly.
+APPLIED_POLICIES = (1, 2, 2, 3, 3, 4)
 SECONDARY_SCORE_CAP = 0.5  # below the strong-match threshold, so only planted retrievals are strong
 
 
@@ -175,6 +176,7 @@ class _Generator:
         self.family = next(family for family in GAP_FAMILIES if family.name == scenario.gap_family)
         self.things = {item: things_for(kb.patterns[item]) for item in self.active}
         self.policies = [policy for _, policy in sorted(kb.policies.items())]
+        self._fitting_cache: dict[frozenset[str], list[str]] = {}
         self.pair_rate = scenario.base_rate_pair_rate()
         with_workload = self._workload_share()
         self.seccomp_rate = min(1.0, scenario.seccomp_share / with_workload)
@@ -394,19 +396,25 @@ class _Generator:
 
     # -- workflows -------------------------------------------------------------------------------
 
+    def _fitting(self, kinds: list[str]) -> list[str]:
+        key = frozenset(kinds)
+        fitting = self._fitting_cache.get(key)
+        if fitting is None:
+            has_workload = bool(key & WORKLOAD_KINDS)
+            fitting = [p.id for p in self.policies if self._fits(p, set(key), has_workload)]
+            self._fitting_cache[key] = fitting
+        return fitting
+
     def _policies_for(self, kinds: list[str]) -> tuple[list[str], list[tuple[str, float]]]:
-        applied: list[str] = []
-        ranking: list[tuple[str, float]] = []
-        present = set(kinds)
-        has_workload = bool(present & WORKLOAD_KINDS)
-        for policy in self.policies:
-            if self._fits(policy, present, has_workload) and self.rng.random() < POLICY_APPLY_RATE:
-                applied.append(policy.id)
-                ranking.append((policy.id, self._score(0.45, 0.75)))
+        rng = self.rng
+        fitting = self._fitting(kinds) if kinds else []
+        count = min(len(fitting), rng.choice(APPLIED_POLICIES))
+        applied = sorted(rng.sample(fitting, count))
+        ranking = [(item, self._score(0.45, 0.75)) for item in applied]
         for _ in range(min(2, len(self.policies))):
-            policy = self.rng.choice(self.policies)
-            if policy.id not in applied and all(policy.id != item for item, _ in ranking):
-                ranking.append((policy.id, self._score(0.2, 0.42)))
+            policy = rng.choice(self.policies).id
+            if all(policy != item for item, _ in ranking):
+                ranking.append((policy, self._score(0.2, 0.42)))
         ranking.sort(key=lambda pair: -pair[1])
         return applied, ranking[:4]
 

@@ -124,16 +124,27 @@ class MessagesAPI:
             "usage": {"input_tokens": 10, "output_tokens": 10},
         }
         if self.mode == "overloaded":
-            return 529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+            return 529, {
+                "type": "error",
+                "error": {"type": "overloaded_error", "message": "Overloaded"},
+            }
         if self.mode == "rate_limited":
-            return 429, {"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down"}}
+            return 429, {
+                "type": "error",
+                "error": {"type": "rate_limit_error", "message": "Slow down"},
+            }
         if self.mode == "garbage":
             content = [{"type": "text", "text": "I'd rather write a poem about YAML."}]
             return 200, {**envelope, "content": content, "stop_reason": "end_turn"}
         if self.mode == "text":
             content = [{"type": "text", "text": "Here you go:\n" + json.dumps(self.tool_input)}]
             return 200, {**envelope, "content": content, "stop_reason": "end_turn"}
-        tool = {"type": "tool_use", "id": "toolu_test", "name": "submit_suggestions", "input": self.tool_input}
+        tool = {
+            "type": "tool_use",
+            "id": "toolu_test",
+            "name": "submit_suggestions",
+            "input": self.tool_input,
+        }
         return 200, {**envelope, "content": [tool], "stop_reason": "tool_use"}
 
 
@@ -142,7 +153,9 @@ def _handler(api: MessagesAPI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
-            api.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+            api.requests.append(
+                {"path": self.path, "headers": dict(self.headers.items()), "body": body}
+            )
             if api.mode == "timeout":
                 time.sleep(api.delay)
             status, reply = api.answer(body)
@@ -176,4 +189,3 @@ def messages_api() -> Iterator[MessagesAPI]:
     finally:
         server.shutdown()
         server.server_close()
-

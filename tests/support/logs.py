@@ -16,7 +16,13 @@ from bot.knowledge.schema import Pattern, Policy
 
 
 def event(
-    kind: str, workflow_id: str, event_id: str, ts: str, *, cluster: str | None = None, **fields: Any
+    kind: str,
+    workflow_id: str,
+    event_id: str,
+    ts: str,
+    *,
+    cluster: str | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     """One v1 event as data (camelCase keys); `fields` are added as given."""
     data: dict[str, Any] = {
@@ -30,25 +36,47 @@ def event(
 
 
 def retrieved(
-    workflow_id: str, event_id: str, ts: str, intent: str, patterns: dict[str, float],
-    policies: dict[str, float] | None = None, **extra: Any,
+    workflow_id: str,
+    event_id: str,
+    ts: str,
+    intent: str,
+    patterns: dict[str, float],
+    policies: dict[str, float] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     """A `retrieved` event listing {id: score}."""
     return event(
-        "retrieved", workflow_id, event_id, ts, intent=intent,
+        "retrieved",
+        workflow_id,
+        event_id,
+        ts,
+        intent=intent,
         patterns=[{"id": i, "score": s} for i, s in patterns.items()],
-        policies=[{"id": i, "score": s} for i, s in (policies or {}).items()], **extra,
+        policies=[{"id": i, "score": s} for i, s in (policies or {}).items()],
+        **extra,
     )
 
 
 def solution(
-    workflow_id: str, event_id: str, ts: str, patterns: list[str], kinds: list[str],
-    policies: list[str] | None = None, settings: dict[str, Any] | None = None, **extra: Any,
+    workflow_id: str,
+    event_id: str,
+    ts: str,
+    patterns: list[str],
+    kinds: list[str],
+    policies: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     """A `solution` event using `patterns` with resources of `kinds`."""
     data = event(
-        "solution", workflow_id, event_id, ts, patternsUsed=patterns,
-        policiesApplied=policies or [], resources=[{"kind": k} for k in kinds], **extra,
+        "solution",
+        workflow_id,
+        event_id,
+        ts,
+        patternsUsed=patterns,
+        policiesApplied=policies or [],
+        resources=[{"kind": k} for k in kinds],
+        **extra,
     )
     if settings is not None:
         data["settings"] = settings
@@ -80,16 +108,26 @@ def write_log(path: Path, lines: Iterable[dict[str, Any] | str]) -> Path:
 def make_pattern(item_id: str, resources: list[str]) -> Pattern:
     """A pattern suggesting `resources`."""
     return Pattern(
-        id=item_id, description=f"{item_id} deployments", triggers=[item_id], rationale="why",
-        created_at="2025-01-15", created_by="platform-team", suggested_resources=resources,
+        id=item_id,
+        description=f"{item_id} deployments",
+        triggers=[item_id],
+        rationale="why",
+        created_at="2025-01-15",
+        created_by="platform-team",
+        suggested_resources=resources,
     )
 
 
 def make_policy(item_id: str) -> Policy:
     """A policy applying to Deployments."""
     return Policy(
-        id=item_id, description=f"{item_id} is required", triggers=[item_id], rationale="why",
-        created_at="2025-01-15", created_by="security-team", applies_to=["Deployment"],
+        id=item_id,
+        description=f"{item_id} is required",
+        triggers=[item_id],
+        rationale="why",
+        created_at="2025-01-15",
+        created_by="security-team",
+        applies_to=["Deployment"],
     )
 
 

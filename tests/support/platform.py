@@ -367,6 +367,9 @@ class GitHubStandIn:
                 id=index + 1,
                 name=name,
                 url=f"{self.base_url}/repos/{REPOSITORY}/labels/{name}",
+                # pull-request-simple wants a string here where label allows null.
+                description="",
+                color="ededed",
             )
             for index, name in enumerate(names)
         ]
@@ -479,7 +482,8 @@ class GitHubStandIn:
                 return 201, template, comment
             if tail == "/labels" and method == "POST":
                 target = self.pulls.get(number) or self.issues[number]
-                for name in body["labels"]:
+                names = body if isinstance(body, list) else body["labels"]
+                for name in names:
                     if name not in target["labels"]:
                         target["labels"].append(name)
                 return 200, template, self._labels(target["labels"])
@@ -576,18 +580,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 standin.requests.append(Recorded(self.command, parts.path, "", 0, None))
                 self.close_connection = True
                 return
-            status, template, answer = standin.handle(
-                self.command, parts.path, parse_qs(parts.query), body
-            )
-            if fault is not None and not fault.apply:
-                status, template, answer = (
-                    fault.status,
-                    "",
-                    {"message": "fault injected", "documentation_url": ""},
-                )
-            elif fault is not None:
-                status, answer = fault.status, {"message": "Server Error", "documentation_url": ""}
-                template = ""
+            if fault is None or fault.apply:
+                try:
+                    status, template, answer = standin.handle(
+                        self.command, parts.path, parse_qs(parts.query), body
+                    )
+                except Exception as exc:  # a stand-in bug must fail the test, not hang the client
+                    status, template, answer = 500, "", {"message": f"stand-in error: {exc!r}"}
+            if fault is not None:
+                # Applied or not, the client only sees the injected failure.
+                status, template = fault.status, ""
+                answer = {"message": f"fault injected ({fault.status})", "documentation_url": ""}
             standin.requests.append(Recorded(self.command, parts.path, template, status, answer))
         data = json.dumps(answer).encode()
         self.send_response(status)

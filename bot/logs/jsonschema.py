@@ -1,0 +1,54 @@
+"""The JSON Schema of one workflow log line (format v1), generated from bot/logs/events.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.logs.events import EVENT_ADAPTER
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_EVENT_DEFS = {
+    "RetrievedEvent": "retrieved",
+    "SolutionEvent": "solution",
+    "OutcomeEvent": "outcome",
+}
+# RFC 3339 with a mandatory offset; `format: date-time` alone is not checked by every validator.
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
+)
+
+
+def _strip_titles(node: Any) -> Any:
+    if isinstance(node, dict):
+        cleaned = {key: _strip_titles(value) for key, value in node.items()}
+        properties = cleaned.get("properties")
+        if isinstance(properties, dict):
+            for prop in properties.values():
+                if isinstance(prop, dict):
+                    prop.pop("title", None)
+        return cleaned
+    if isinstance(node, list):
+        return [_strip_titles(value) for value in node]
+    return node
+
+
+def workflow_log_json_schema() -> dict[str, Any]:
+    """The schema every line of a v1 workflow log conforms to (unknown keys are allowed)."""
+    generated = EVENT_ADAPTER.json_schema(by_alias=True, mode="validation")
+    schema: dict[str, Any] = {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": "patternbot workflow log event, format v1",
+        "description": (
+            "One JSON object per line of a JSON Lines file; see docs/workflow-log.md. Readers "
+            "ignore keys they do not know."
+        ),
+        **_strip_titles(generated),
+    }
+    for name, event_type in _EVENT_DEFS.items():
+        definition = schema["$defs"][name]
+        # The discriminator must be present in a log line even though the models default it.
+        definition["properties"]["type"] = {"const": event_type, "type": "string"}
+        definition["required"] = sorted({*definition.get("required", []), "type"})
+        definition["properties"]["ts"]["pattern"] = RFC3339_PATTERN
+    return schema

@@ -1,0 +1,175 @@
+"""`patternbot metrics`: exact JSON, the human table, exit codes and the Qdrant payload write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.index.store import open_index
+from bot.main import main
+from tests.support.kb import pattern_data, policy_data
+from tests.support.logs import outcome, retrieved, solution, write_log
+
+LOGS = [
+    retrieved("w1", "e1", "2026-03-01T10:00:00Z", "web app", {"web": 0.9}, {"limits": 0.8},
+              cluster="prod"),
+    solution("w1", "e2", "2026-03-01T10:01:00Z", ["web"], ["Deployment", "Service", "Ingress"],
+             ["limits"], cluster="prod"),
+    outcome("w1", "e3", "2026-03-01T10:02:00Z", "deployed", cluster="prod"),
+    solution("w2", "e4", "2026-03-01T11:00:00Z", ["ghost"], ["Deployment"]),
+]  # fmt: skip
+
+
+@pytest.fixture
+def repo(kb_repo_factory: Callable[..., Path]) -> Path:
+    return kb_repo_factory(
+        patterns=[pattern_data("web"), pattern_data("db", suggestedResources=["StatefulSet"])],
+        policies=[policy_data("limits")],
+    )
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+WEB = {
+    "timesRecommended": 1, "timesUsed": 1, "successRate": 1.0, "commonAdditions": {"Ingress": 1},
+    "lastUsed": "2026-03-01T10:01:00Z", "deployed": 1, "failed": 0, "abandoned": 0,
+    "strongRecommendations": 1, "strongRecommendationsUsed": 1,
+}  # fmt: skip
+UNUSED = {
+    "timesRecommended": 0, "timesUsed": 0, "successRate": None, "commonAdditions": {},
+    "lastUsed": None, "deployed": 0, "failed": 0, "abandoned": 0, "strongRecommendations": 0,
+    "strongRecommendationsUsed": 0,
+}  # fmt: skip
+LIMITS = {**WEB, "commonAdditions": {}}
+
+
+def test_metrics_json_is_exact(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write_log(tmp_path / "w.jsonl", LOGS)
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(log), "--json",
+                          "--no-index")  # fmt: skip
+    assert (code, err) == (0, "")
+    prod = {
+        "patterns": {"db": UNUSED, "web": WEB}, "policies": {"limits": LIMITS},
+        "rejectedLines": 0, "duplicateEvents": 0, "anomalies": [],
+        "window": {"start": "2026-03-01T10:00:00Z", "end": "2026-03-01T10:02:00Z"},
+        "events": 3, "workflows": 1, "workflowsWithSolution": 1, "deployedSolutions": 1,
+    }  # fmt: skip
+    assert json.loads(out) == {
+        "patterns": {"db": UNUSED, "web": WEB},
+        "policies": {"limits": LIMITS},
+        "rejectedLines": 0,
+        "duplicateEvents": 0,
+        "anomalies": [
+            {"kind": "unknown_pattern", "id": "ghost", "workflows": 1, "exampleWorkflow": "w2"}
+        ],
+        "window": {"start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z"},
+        "events": 4,
+        "workflows": 2,
+        "workflowsWithSolution": 2,
+        "deployedSolutions": 1,
+        "clusters": {"prod": prod},
+        "indexUpdated": None,
+    }
+    assert list(json.loads(out)["patterns"]["web"])[:5] == [
+        "timesRecommended",
+        "timesUsed",
+        "successRate",
+        "commonAdditions",
+        "lastUsed",
+    ]
+
+
+def test_metrics_table(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = write_log(tmp_path / "w.jsonl", [*LOGS, "not json"])
+    quarantine = tmp_path / "q.jsonl"
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(log),
+                          "--no-index", "--quarantine", str(quarantine))  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    assert "Usage from 2 workflows (4 events)" in lines[0]
+    rows = [line.split("│")[1:-1] for line in lines if line.startswith("│")]
+    cells = [[cell.strip() for cell in row] for row in rows]
+    assert [row for row in cells if row[0] in ("pattern", "policy")] == [
+        ["pattern", "db", "0", "0", "-", "-", "-"],
+        ["pattern", "web", "1", "1", "100%", "Ingress (1)", "2026-03-01"],
+        ["policy", "limits", "1", "1", "100%", "", "2026-03-01"],
+    ]
+    assert lines[-2:] == [
+        "anomaly: unknown_pattern ghost in 1 workflow(s), e.g. w2",
+        "rejected lines: 1; duplicate events: 0",
+    ]
+    assert err.splitlines() == [
+        f"patternbot: warning: {log}:5: not valid JSON",
+        f"patternbot: warning: 1 log line(s) rejected; kept in {quarantine}",
+    ]
+
+
+def test_metrics_strict_exits_1_with_file_and_line(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write_log(tmp_path / "w.jsonl", [*LOGS, '{"v":1}'])
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(log), "--strict",
+                          "--no-index")  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err == f"patternbot: {log}:5: missing field 'eventId'\n"
+
+
+def test_metrics_missing_log_exits_1(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.jsonl"
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(missing))
+    assert (code, out, err) == (1, "", f"patternbot: no such log file or directory: {missing}\n")
+
+
+def test_metrics_are_written_into_the_index_payloads(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys, "sync", "--repo", str(repo))[0] == 0
+    config = load_config(repo)
+    with open_index(config) as index:
+        before = index.payloads("pattern")
+    log = write_log(tmp_path / "w.jsonl", LOGS)
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(log), "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["indexUpdated"] == {"patterns": 2, "policies": 1}
+    with open_index(config) as index:
+        patterns, policies = index.payloads("pattern"), index.payloads("policy")
+    assert patterns["web"]["usageMetrics"] == {
+        "timesRecommended": 1, "timesUsed": 1, "successRate": 1.0,
+        "commonAdditions": {"Ingress": 1}, "lastUsed": "2026-03-01T10:01:00Z",
+    }  # fmt: skip
+    assert patterns["db"]["usageMetrics"] == {
+        "timesRecommended": 0,
+        "timesUsed": 0,
+        "commonAdditions": {},
+    }
+    assert policies["limits"]["usageMetrics"]["timesUsed"] == 1
+    # Everything else in the payload is untouched.
+    for item_id, payload in before.items():
+        assert {k: v for k, v in patterns[item_id].items() if k != "usageMetrics"} == {
+            k: v for k, v in payload.items() if k != "usageMetrics"
+        }
+
+
+def test_metrics_are_printed_when_the_index_cannot_be_written(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A file where the index folder should be: Qdrant cannot open it.
+    (repo / ".patternbot").mkdir()
+    (repo / ".patternbot" / "qdrant").write_text("not a folder", encoding="utf-8")
+    log = write_log(tmp_path / "w.jsonl", LOGS)
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(log), "--json")
+    assert code == 1
+    assert json.loads(out)["patterns"]["web"] == WEB
+    assert err.startswith("patternbot: warning: usage metrics were not written to the index: ")

@@ -1,0 +1,120 @@
+"""`patternbot propose` and `patternbot run` end to end: real logs, engine, index, git, local platform."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.logs.emitter import WorkflowLog
+from bot.main import main
+from tests.support.kb import git
+from tests.support.platform import branches
+
+BRANCH = "patternbot/update-pattern/stateless-web-app"
+
+
+def write_logs(path: Path, workflows: int = 40, with_pdb: int = 36) -> Path:
+    """Workflows that use stateless-web-app and add a PodDisruptionBudget `with_pdb` times."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as stream:
+        log = WorkflowLog(stream, cluster="prod-eu")
+        for number in range(workflows):
+            workflow_id = f"wf-{number:03d}"
+            log.retrieved(workflow_id, f"deploy web shop {number}", [("stateless-web-app", 0.82)])
+            kinds = ["Deployment", "Service", "Ingress"] + (["PodDisruptionBudget"] if number < with_pdb else [])
+            log.solution(workflow_id, patterns_used=["stateless-web-app"], resources=kinds)
+            log.outcome(workflow_id, "deployed")
+    return path
+
+
+def propose_json(root: Path, logs: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+    code = main(["propose", "--repo", str(root), "--logs", str(logs), "--json", *extra])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data: dict[str, object] = json.loads(captured.out)
+    return data
+
+
+def by_branch(data: dict[str, object]) -> dict[str, dict[str, object]]:
+    proposals = data["proposals"]
+    assert isinstance(proposals, list)
+    return {str(p["branch"]): p for p in proposals}
+
+
+def test_propose_opens_a_local_branch_and_a_rerun_changes_nothing(
+    platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = write_logs(tmp_path / "logs" / "run.jsonl")
+    data = propose_json(platform_kb, logs, capsys)
+    assert (data["platform"], data["base"], data["dryRun"]) == ("local", "main", False)
+    proposal = by_branch(data)[BRANCH]
+    assert (proposal["status"], proposal["title"], proposal["type"]) == (
+        "created", "patternbot: add PodDisruptionBudget to stateless-web-app", "update_pattern",
+    )  # fmt: skip
+    assert '"hits": 36, "cases": 40' in str(proposal["body"])
+    assert BRANCH in branches(platform_kb)
+    refs = git(platform_kb, "for-each-ref")
+    again = propose_json(platform_kb, logs, capsys)
+    assert {str(p["status"]) for p in by_branch(again).values()} <= {"unchanged", "rate_limited", "held_back"}
+    assert by_branch(again)[BRANCH]["status"] == "unchanged"
+    assert git(platform_kb, "for-each-ref") == refs
+
+
+def test_propose_dry_run_prints_previews_and_changes_nothing(
+    platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = write_logs(tmp_path / "logs" / "run.jsonl")
+    refs = git(platform_kb, "for-each-ref")
+    code = main(["propose", "--repo", str(platform_kb), "--logs", str(logs), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "dry run: nothing was changed" in out
+    assert "+  - PodDisruptionBudget" in out
+    assert git(platform_kb, "for-each-ref") == refs
+
+
+def test_run_does_everything_and_writes_the_step_summary(
+    platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (platform_kb / "examples" / "logs").mkdir(parents=True)
+    write_logs(platform_kb / "examples" / "logs" / "sample.jsonl")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code = main(["run", "--repo", str(platform_kb)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err.splitlines()[:2] == [
+        "patternbot: validate: checking patterns and policies",
+        "patternbot: validate: 2 patterns, 1 policies",
+    ]
+    assert "patternbot: metrics: 40 workflows, 120 events" in captured.err
+    assert BRANCH in captured.out
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## patternbot run\n\n- Index: 3 added, 0 updated, 0 removed, 0 unchanged\n")
+    assert f"| created | `{BRANCH}` | patternbot: add PodDisruptionBudget to stateless-web-app |" in text
+
+
+def test_github_without_a_token_names_the_missing_variables(
+    platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = write_logs(tmp_path / "logs" / "run.jsonl", workflows=1)
+    code = main(["propose", "--repo", str(platform_kb), "--logs", str(logs), "--platform", "github"])
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "patternbot: --platform github needs GITHUB_TOKEN and GITHUB_REPOSITORY in the environment"
+    )
+
+
+def test_propose_outside_a_git_repository_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "plain"
+    (root / "patterns").mkdir(parents=True)
+    logs = write_logs(tmp_path / "logs" / "run.jsonl", workflows=1)
+    code = main(["propose", "--repo", str(root), "--logs", str(logs)])
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"patternbot: {root}: not a git repository; proposals need one (run `git init`)"
+    )

@@ -1,0 +1,285 @@
+"""The engine as a whole: ranking, the cap, held-back reasons, deduplication and logs end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import Config
+from bot.index.embeddings import MiniLMOnnxEmbedder
+from bot.index.store import Index
+from bot.index.sync import sync_index
+from bot.knowledge.repository import load_knowledge_base
+from bot.knowledge.schema import Pattern
+from bot.learning.engine import suggest
+from bot.learning.history import InMemoryDecisionHistory, RejectedSuggestion
+from bot.learning.suggestion import SuggestionType, fingerprint_of
+from bot.logs.analysis import analyse_logs
+from bot.logs.emitter import WorkflowLog
+from bot.logs.usage import WeakIntent
+from tests.support.kb import make_kb_repo, pattern_data, policy_data
+from tests.support.learning import learning_config, report, standard_kb, usage
+
+NO_HISTORY = InMemoryDecisionHistory()
+
+
+def _three_signals() -> object:
+    return report(
+        patterns={
+            "web-app": usage(times_used=100, common_additions={"PodDisruptionBudget": 95}),
+            "database": usage(times_used=40, common_additions={"Secret": 34}),
+            "batch-job": usage(strong_recommendations=30, strong_recommendations_used=1),
+        }
+    )
+
+
+def test_suggestions_are_ranked_by_confidence_then_cases_and_capped(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    run = suggest(
+        learning_config(),
+        kb,
+        _three_signals(),
+        embedder=None,
+        index=None,
+        history=NO_HISTORY,
+        limit=2,
+    )
+
+    assert [(s.type.value, s.item_id, s.confidence) for s in run.suggestions] == [
+        ("update_pattern", "web-app", 0.9008),
+        ("deprecate_pattern", "batch-job", 0.8636),
+    ]
+    assert [(h.type, h.item, h.reason) for h in run.held_back] == [
+        ("update_pattern", "database", "over the cap of 2 suggestions per run")
+    ]
+    assert run.drafted_by == "deterministic"
+    assert run.model_seconds is None
+
+
+def test_the_cap_defaults_to_max_suggestions(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    run = suggest(
+        learning_config(max_suggestions=1),
+        kb,
+        _three_signals(),
+        embedder=None,
+        index=None,
+        history=NO_HISTORY,
+    )
+    assert [s.item_id for s in run.suggestions] == ["web-app"]
+    assert len(run.held_back) == 2
+
+
+def test_the_fingerprint_ignores_counts_and_wording(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    small = report(
+        patterns={"web-app": usage(times_used=40, common_additions={"PodDisruptionBudget": 38})}
+    )
+    large = report(
+        patterns={"web-app": usage(times_used=400, common_additions={"PodDisruptionBudget": 350})}
+    )
+    first = suggest(
+        learning_config(), kb, small, embedder=None, index=None, history=NO_HISTORY
+    ).suggestions[0]
+    second = suggest(
+        learning_config(), kb, large, embedder=None, index=None, history=NO_HISTORY
+    ).suggestions[0]
+    assert first.reason != second.reason
+    assert first.evidence.fingerprint == second.evidence.fingerprint
+
+
+def _rejected(hits: int, cases: int, confidence: float) -> InMemoryDecisionHistory:
+    fingerprint = fingerprint_of(
+        SuggestionType.UPDATE_PATTERN, {"target": "web-app", "add": ["PodDisruptionBudget"]}
+    )
+    return InMemoryDecisionHistory(
+        {
+            fingerprint: RejectedSuggestion(
+                fingerprint=fingerprint,
+                hits=hits,
+                cases=cases,
+                confidence=confidence,
+                url="https://github.com/acme/kb/pull/7",
+            )
+        }
+    )
+
+
+def test_a_rejected_suggestion_stays_away_until_its_evidence_grows(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    rep = report(
+        patterns={"web-app": usage(times_used=50, common_additions={"PodDisruptionBudget": 45})}
+    )
+
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=_rejected(36, 40, 0.75)
+    )
+
+    assert run.suggestions == []
+    [held] = run.held_back
+    assert held.reason == (
+        "rejected before (https://github.com/acme/kb/pull/7); evidence has not grown enough: "
+        "50 cases (needs 60) at confidence 0.81 (was 0.75)"
+    )
+
+
+def test_a_rejected_suggestion_returns_with_grown_evidence_and_a_link(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    rep = report(
+        patterns={"web-app": usage(times_used=60, common_additions={"PodDisruptionBudget": 55})}
+    )
+
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=_rejected(36, 40, 0.75)
+    )
+
+    [suggestion] = run.suggestions
+    assert suggestion.evidence.details["previouslyRejected"] == "https://github.com/acme/kb/pull/7"
+
+
+def test_more_cases_at_a_lower_confidence_do_not_bring_it_back(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    rep = report(
+        patterns={"web-app": usage(times_used=60, common_additions={"PodDisruptionBudget": 55})}
+    )
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=_rejected(38, 40, 0.9)
+    )
+    assert run.suggestions == []
+    assert run.held_back[0].reason.endswith("60 cases (needs 60) at confidence 0.84 (was 0.90)")
+
+
+NIGHTLY = [
+    "nightly report job for finance",
+    "run a nightly report job",
+    "nightly report job that emails sales",
+    "nightly report job for the warehouse",
+    "a nightly report job with a config file",
+    "nightly report job for marketing numbers",
+    "schedule the nightly report job",
+    "nightly report job for compliance",
+    "nightly report job for the support team",
+    "weekly and nightly report job",
+]
+
+
+def _nightly_report(kinds: list[str]) -> object:
+    return report(
+        weak_intents=[
+            WeakIntent(
+                workflow_id=f"wf-{i}",
+                intent=text,
+                best_pattern="batch-job",
+                best_score=0.45,
+                kinds=kinds,
+                status="deployed",
+                cluster=None,
+                ts=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+            )
+            for i, text in enumerate(NIGHTLY)
+        ]
+    )
+
+
+def test_a_new_pattern_close_to_an_existing_one_becomes_an_update_of_it(
+    tmp_path: Path, minilm: MiniLMOnnxEmbedder, index_factory: Callable[[Path], Index]
+) -> None:
+    kb = standard_kb(tmp_path)
+    root = tmp_path / "kb"
+    index = index_factory(root)
+    sync_index(index, minilm, kb)
+
+    run = suggest(
+        learning_config(),
+        kb,
+        _nightly_report(["ConfigMap", "CronJob"]),
+        embedder=minilm,
+        index=index,
+        history=NO_HISTORY,
+    )
+
+    [suggestion] = run.suggestions
+    assert suggestion.type is SuggestionType.UPDATE_PATTERN
+    assert suggestion.target == "batch-job"
+    assert suggestion.changes == {"add": {"suggestedResources": ["ConfigMap"]}}
+    assert suggestion.draft["suggestedResources"] == ["CronJob", "ConfigMap"]
+    assert suggestion.draft["id"] == "batch-job"
+    details = suggestion.evidence.details
+    assert (details["duplicateOf"], details["draftedAs"]) == ("batch-job", "nightly-report-job")
+    assert details["similarity"] >= learning_config().learning.duplicate_similarity
+    assert suggestion.reason.endswith(
+        f"that is close to batch-job (similarity {details['similarity']:.2f}), "
+        "so ConfigMap is added to it instead of a new pattern"
+    )
+    assert suggestion.evidence.fingerprint == fingerprint_of(
+        SuggestionType.UPDATE_PATTERN, {"target": "batch-job", "add": ["ConfigMap"]}
+    )
+
+
+def test_a_new_pattern_that_adds_nothing_to_its_near_duplicate_is_dropped(
+    tmp_path: Path, minilm: MiniLMOnnxEmbedder
+) -> None:
+    kb = standard_kb(tmp_path)
+    # No index: the knowledge base is embedded directly.
+    run = suggest(
+        learning_config(),
+        kb,
+        _nightly_report(["CronJob"]),
+        embedder=minilm,
+        index=None,
+        history=NO_HISTORY,
+    )
+
+    assert run.suggestions == []
+    [held] = run.held_back
+    assert held.type == "create_pattern"
+    assert held.item == "nightly-report-job"
+    assert held.reason.startswith("close to existing pattern batch-job (similarity ")
+    assert held.reason.endswith("), which already suggests all its resources")
+
+
+def _write_logs(path: Path) -> None:
+    log = WorkflowLog(path)
+    rng = random.Random(7)
+    start = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    for n in range(60):
+        wf = f"wf-{n:03d}"
+        ts = start + dt.timedelta(minutes=n)
+        log.retrieved(wf, "a public website", [("web-app", 0.82), ("cache", 0.3)], ts=ts)
+        kinds = ["Deployment", "Service", "Ingress"]
+        if n % 10 != 0:  # PodDisruptionBudget in 54 of 60 uses
+            kinds.append("PodDisruptionBudget")
+        if rng.random() < 0.2:  # noise
+            kinds.append("HorizontalPodAutoscaler")
+        log.solution(
+            wf, patterns_used=["web-app"], resources=kinds, ts=ts + dt.timedelta(seconds=5)
+        )
+        log.outcome(wf, "deployed", ts=ts + dt.timedelta(seconds=9))
+
+
+def test_end_to_end_from_workflow_logs(tmp_path: Path, minilm: MiniLMOnnxEmbedder) -> None:
+    root = make_kb_repo(
+        tmp_path / "kb",
+        [
+            pattern_data("web-app", suggestedResources=["Deployment", "Service", "Ingress"]),
+            pattern_data("cache"),
+        ],
+        [policy_data("require-limits")],
+    )
+    _write_logs(tmp_path / "logs" / "wf.jsonl")
+    config = Config()
+    config.root = root
+    kb = load_knowledge_base(root)
+    rep = analyse_logs(config, kb, [str(tmp_path / "logs")])
+
+    run = suggest(config, kb, rep, embedder=minilm, index=None, history=NO_HISTORY)
+
+    [suggestion] = run.suggestions
+    assert (
+        suggestion.reason
+        == "Solutions using web-app added PodDisruptionBudget in 90% of cases (54 of 60)"
+    )
+    Pattern.model_validate(suggestion.draft)
+    assert suggestion.evidence.window.end == dt.datetime(2026, 2, 1, 0, 59, 9, tzinfo=dt.UTC)
