@@ -251,7 +251,7 @@ def test_a_json_text_reply_is_accepted_too(
     messages_api.mode = "text"
     messages_api.tool_input = {"suggestions": [{"ref": "c1", "reason": "PDB everywhere"}]}
     run = _run(kb, minilm, messages_api)
-    assert [s.reason for s in run.suggestions][0] == "PDB everywhere"
+    assert run.suggestions[0].reason == "PDB everywhere"
     assert run.warnings == []
 
 

@@ -1,4 +1,4 @@
-"""`patternbot propose` and `patternbot run` end to end: real logs, engine, index, git, local platform."""
+"""`patternbot propose` and `patternbot run` end to end: real logs, engine, index and git."""
 
 from __future__ import annotations
 
@@ -23,13 +23,17 @@ def write_logs(path: Path, workflows: int = 40, with_pdb: int = 36) -> Path:
         for number in range(workflows):
             workflow_id = f"wf-{number:03d}"
             log.retrieved(workflow_id, f"deploy web shop {number}", [("stateless-web-app", 0.82)])
-            kinds = ["Deployment", "Service", "Ingress"] + (["PodDisruptionBudget"] if number < with_pdb else [])
+            kinds = ["Deployment", "Service", "Ingress"] + (
+                ["PodDisruptionBudget"] if number < with_pdb else []
+            )
             log.solution(workflow_id, patterns_used=["stateless-web-app"], resources=kinds)
             log.outcome(workflow_id, "deployed")
     return path
 
 
-def propose_json(root: Path, logs: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+def propose_json(
+    root: Path, logs: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> dict[str, object]:
     code = main(["propose", "--repo", str(root), "--logs", str(logs), "--json", *extra])
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -51,13 +55,19 @@ def test_propose_opens_a_local_branch_and_a_rerun_changes_nothing(
     assert (data["platform"], data["base"], data["dryRun"]) == ("local", "main", False)
     proposal = by_branch(data)[BRANCH]
     assert (proposal["status"], proposal["title"], proposal["type"]) == (
-        "created", "patternbot: add PodDisruptionBudget to stateless-web-app", "update_pattern",
-    )  # fmt: skip
+        "created",
+        "patternbot: add PodDisruptionBudget to stateless-web-app",
+        "update_pattern",
+    )
     assert '"hits": 36, "cases": 40' in str(proposal["body"])
     assert BRANCH in branches(platform_kb)
     refs = git(platform_kb, "for-each-ref")
     again = propose_json(platform_kb, logs, capsys)
-    assert {str(p["status"]) for p in by_branch(again).values()} <= {"unchanged", "rate_limited", "held_back"}
+    assert {str(p["status"]) for p in by_branch(again).values()} <= {
+        "unchanged",
+        "rate_limited",
+        "held_back",
+    }
     assert by_branch(again)[BRANCH]["status"] == "unchanged"
     assert git(platform_kb, "for-each-ref") == refs
 
@@ -76,7 +86,10 @@ def test_propose_dry_run_prints_previews_and_changes_nothing(
 
 
 def test_run_does_everything_and_writes_the_step_summary(
-    platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    platform_kb: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (platform_kb / "examples" / "logs").mkdir(parents=True)
     write_logs(platform_kb / "examples" / "logs" / "sample.jsonl")
@@ -92,15 +105,22 @@ def test_run_does_everything_and_writes_the_step_summary(
     assert "patternbot: metrics: 40 workflows, 120 events" in captured.err
     assert BRANCH in captured.out
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith("## patternbot run\n\n- Index: 3 added, 0 updated, 0 removed, 0 unchanged\n")
-    assert f"| created | `{BRANCH}` | patternbot: add PodDisruptionBudget to stateless-web-app |" in text
+    assert text.startswith(
+        "## patternbot run\n\n- Index: 3 added, 0 updated, 0 removed, 0 unchanged\n"
+    )
+    assert (
+        f"| created | `{BRANCH}` | patternbot: add PodDisruptionBudget to stateless-web-app |"
+        in text
+    )
 
 
 def test_github_without_a_token_names_the_missing_variables(
     platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logs = write_logs(tmp_path / "logs" / "run.jsonl", workflows=1)
-    code = main(["propose", "--repo", str(platform_kb), "--logs", str(logs), "--platform", "github"])
+    code = main(
+        ["propose", "--repo", str(platform_kb), "--logs", str(logs), "--platform", "github"]
+    )
     assert code == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         "patternbot: --platform github needs GITHUB_TOKEN and GITHUB_REPOSITORY in the environment"

@@ -27,14 +27,25 @@ def proposal(
     human_edits: bool = False,
 ) -> Proposal:
     metadata = ProposalMetadata(
-        fingerprint=fingerprint, type=kind, target="web", hits=8, cases=10, confidence=0.8,
-        head=bot_head, human_edits=human_edits,
-    )  # fmt: skip
+        fingerprint=fingerprint,
+        type=kind,
+        target="web",
+        hits=8,
+        cases=10,
+        confidence=0.8,
+        head=bot_head,
+        human_edits=human_edits,
+    )
     return Proposal(
-        branch=f"patternbot/x/{number}", number=number, url=f"https://example/pull/{number}",
-        state=state, title="t", body=f"text\n{metadata.to_comment()}\n", head=head,
+        branch=f"patternbot/x/{number}",
+        number=number,
+        url=f"https://example/pull/{number}",
+        state=state,
+        title="t",
+        body=f"text\n{metadata.to_comment()}\n",
+        head=head,
         closed_at="2026-04-01T00:00:00Z" if state != "open" else None,
-    )  # fmt: skip
+    )
 
 
 def test_outcomes() -> None:
@@ -48,37 +59,72 @@ def test_outcomes() -> None:
 
 
 def test_the_latest_decision_per_fingerprint_counts() -> None:
-    decisions = decisions_of([proposal(1, "closed", fingerprint="a"), proposal(2, "merged", fingerprint="a"),
-                              proposal(3, "merged", fingerprint="b"), proposal(4, "closed", fingerprint="b")])  # fmt: skip
+    decisions = decisions_of(
+        [
+            proposal(1, "closed", fingerprint="a"),
+            proposal(2, "merged", fingerprint="a"),
+            proposal(3, "merged", fingerprint="b"),
+            proposal(4, "closed", fingerprint="b"),
+        ]
+    )
     rejected = PlatformHistory(decisions).rejected()
     assert list(rejected) == ["b"]
     assert (rejected["b"].url, rejected["b"].hits, rejected["b"].rejected_at) == (
-        "https://example/pull/4", 8, "2026-04-01T00:00:00Z",
-    )  # fmt: skip
+        "https://example/pull/4",
+        8,
+        "2026-04-01T00:00:00Z",
+    )
 
 
 def test_acceptance_by_type() -> None:
-    decisions = decisions_of([
-        proposal(1, "merged"), proposal(2, "merged", head="zzz"), proposal(3, "closed"),
-        proposal(4, "closed", kind="create_pattern"), proposal(5, "open"),
-    ])  # fmt: skip
+    decisions = decisions_of(
+        [
+            proposal(1, "merged"),
+            proposal(2, "merged", head="zzz"),
+            proposal(3, "closed"),
+            proposal(4, "closed", kind="create_pattern"),
+            proposal(5, "open"),
+        ]
+    )
     acceptance = acceptance_by_type(decisions)
-    assert acceptance["update_pattern"].to_data() == {"accepted": 1, "modified": 1, "rejected": 1, "rate": 0.6667}
-    assert acceptance["create_pattern"].to_data() == {"accepted": 0, "modified": 0, "rejected": 1, "rate": 0.0}
-    assert acceptance["create_policy"].to_data() == {"accepted": 0, "modified": 0, "rejected": 0, "rate": None}
+    assert acceptance["update_pattern"].to_data() == {
+        "accepted": 1,
+        "modified": 1,
+        "rejected": 1,
+        "rate": 0.6667,
+    }
+    assert acceptance["create_pattern"].to_data() == {
+        "accepted": 0,
+        "modified": 0,
+        "rejected": 1,
+        "rate": 0.0,
+    }
+    assert acceptance["create_policy"].to_data() == {
+        "accepted": 0,
+        "modified": 0,
+        "rejected": 0,
+        "rate": None,
+    }
 
 
 def test_thresholds_move_one_step_per_net_decision_within_bounds(tmp_path: Path) -> None:
-    config = load_config(tmp_path)  # minConfidence 0.7, step 0.05, bounds [0.6, 0.9], minDecisions 3
+    config = load_config(
+        tmp_path
+    )  # minConfidence 0.7, step 0.05, bounds [0.6, 0.9], minDecisions 3
     acceptance = {
         "update_pattern": TypeAcceptance(accepted=1, modified=0, rejected=3),  # 0.7 + 0.05 * 2
-        "create_pattern": TypeAcceptance(accepted=4, modified=1, rejected=0),  # 0.7 - 0.05 * 5, floor 0.6
+        "create_pattern": TypeAcceptance(
+            accepted=4, modified=1, rejected=0
+        ),  # 0.7 - 0.05 * 5, floor 0.6
         "create_policy": TypeAcceptance(accepted=0, modified=0, rejected=2),  # too few decisions
         "deprecate_pattern": TypeAcceptance(accepted=0, modified=0, rejected=9),  # ceiling 0.9
     }
     assert adapted_thresholds(config, acceptance) == {
-        "create_pattern": 0.6, "update_pattern": 0.8, "create_policy": 0.7, "deprecate_pattern": 0.9,
-    }  # fmt: skip
+        "create_pattern": 0.6,
+        "update_pattern": 0.8,
+        "create_policy": 0.7,
+        "deprecate_pattern": 0.9,
+    }
     config.proposals.adaptive_thresholds = False
     assert set(adapted_thresholds(config, acceptance).values()) == {0.7}
 

@@ -105,7 +105,9 @@ def test_a_human_push_is_left_alone_and_said_once(github_world: GitHubWorld) -> 
         assert statuses(outcome) == [(BRANCH, "skipped_human_edits")]
     comments = github_world.standin.comments[1]
     assert len(comments) == 1
-    assert comments[0].startswith(f"patternbot will no longer update this branch: commit {human[:12]}")
+    assert comments[0].startswith(
+        f"patternbot will no longer update this branch: commit {human[:12]}"
+    )
     assert git(github_world.bare, "rev-parse", BRANCH).strip() == human
     assert '"hits": 8, "cases": 10' in github_world.standin.pulls[1]["body"]
     assert '"humanEdits": true' in github_world.standin.pulls[1]["body"]
@@ -115,19 +117,29 @@ def test_closed_is_rejected_and_remembered(github_world: GitHubWorld) -> None:
     run(github_world, [update_suggestion()])
     github_world.standin.close(1)
     feedback = feedback_of(github_world)
-    assert [(d.fingerprint, d.outcome) for d in feedback.decisions] == [("fp-update-web", "rejected")]
+    assert [(d.fingerprint, d.outcome) for d in feedback.decisions] == [
+        ("fp-update-web", "rejected")
+    ]
     rejected = feedback.history.rejected()["fp-update-web"]
     assert (rejected.hits, rejected.cases, rejected.url) == (
-        8, 10, "https://github.example/acme/platform-kb/pull/1",
-    )  # fmt: skip
+        8,
+        10,
+        "https://github.example/acme/platform-kb/pull/1",
+    )
     assert feedback.acceptance["update_pattern"].to_data() == {
-        "accepted": 0, "modified": 0, "rejected": 1, "rate": 0.0,
-    }  # fmt: skip
+        "accepted": 0,
+        "modified": 0,
+        "rejected": 1,
+        "rate": 0.0,
+    }
     # When the engine lets it through again (evidence grew), the new pull request links the old one.
     outcome = run(github_world, [update_suggestion(hits=30, cases=32)])
     assert statuses(outcome) == [(BRANCH, "created")]
     assert outcome.results[0].number == 2
-    assert "rejected before (https://github.example/acme/platform-kb/pull/1)" in github_world.standin.pulls[2]["body"]
+    assert (
+        "rejected before (https://github.example/acme/platform-kb/pull/1)"
+        in github_world.standin.pulls[2]["body"]
+    )
 
 
 def test_merged_is_accepted_and_merged_after_human_commits_is_modified(
@@ -135,8 +147,12 @@ def test_merged_is_accepted_and_merged_after_human_commits_is_modified(
 ) -> None:
     run(github_world, [update_suggestion(), create_pattern_suggestion()])
     github_world.standin.merge(1)
-    commit_as_human(github_world.bare, "patternbot/create-pattern/grpc-backend", "patterns/grpc-backend.yaml",
-                    "id: grpc-backend\n")  # fmt: skip
+    commit_as_human(
+        github_world.bare,
+        "patternbot/create-pattern/grpc-backend",
+        "patterns/grpc-backend.yaml",
+        "id: grpc-backend\n",
+    )
     github_world.standin.merge(2)
     github_world.sync_clone()
     feedback = feedback_of(github_world)
@@ -145,7 +161,10 @@ def test_merged_is_accepted_and_merged_after_human_commits_is_modified(
         ("create_pattern", "modified"),
     ]
     assert feedback.acceptance["update_pattern"].rate == 1.0
-    assert "PodDisruptionBudget" in (github_world.clone / "patterns" / "stateless-web-app.yaml").read_text()
+    assert (
+        "PodDisruptionBudget"
+        in (github_world.clone / "patterns" / "stateless-web-app.yaml").read_text()
+    )
 
 
 def test_the_dashboard_is_edited_in_place(github_world: GitHubWorld) -> None:
@@ -154,13 +173,22 @@ def test_the_dashboard_is_edited_in_place(github_world: GitHubWorld) -> None:
     assert list(github_world.standin.issues) == [2]
     issue = github_world.standin.issues[2]
     assert issue["labels"] == ["patternbot-dashboard"]
-    assert "- `patternbot/update-pattern/stateless-web-app` — patternbot: add PodDisruptionBudget" in issue["body"]
+    assert (
+        "- `patternbot/update-pattern/stateless-web-app` — patternbot: add PodDisruptionBudget"
+        in issue["body"]
+    )
     assert run(github_world, [update_suggestion()], dashboard=True).dashboard == "unchanged"
-    outcome = run(github_world, [update_suggestion(), create_pattern_suggestion()], dashboard=True, max_new_per_run=0)
+    outcome = run(
+        github_world,
+        [update_suggestion(), create_pattern_suggestion()],
+        dashboard=True,
+        max_new_per_run=0,
+    )
     assert outcome.dashboard == "updated"
     assert list(github_world.standin.issues) == [2]
-    assert "## Rate-limited (waiting for a free slot)\n\n- `patternbot/create-pattern/grpc-backend`" in (
-        github_world.standin.issues[2]["body"]
+    assert (
+        "## Rate-limited (waiting for a free slot)\n\n- `patternbot/create-pattern/grpc-backend`"
+        in (github_world.standin.issues[2]["body"])
     )
     assert_responses_match_openapi(github_world)
 
@@ -170,14 +198,20 @@ def test_a_retried_create_after_a_5xx_makes_no_duplicate(github_world: GitHubWor
     outcome = run(github_world, [update_suggestion()])
     assert statuses(outcome) == [(BRANCH, "created")]
     assert len(github_world.standin.pulls) == 1
-    creates = [(r.method, r.status) for r in github_world.standin.requests if r.path.endswith("/pulls") and r.method == "POST"]
+    creates = [
+        (r.method, r.status)
+        for r in github_world.standin.requests
+        if r.path.endswith("/pulls") and r.method == "POST"
+    ]
     assert creates == [("POST", 502), ("POST", 422)]
     assert_responses_match_openapi(github_world)
 
 
 def test_a_short_retry_after_is_waited_for(github_world: GitHubWorld) -> None:
     run(github_world, [update_suggestion()])
-    github_world.standin.faults.append(Fault("PATCH", r"/pulls/1$", 403, headers={"Retry-After": "1"}))
+    github_world.standin.faults.append(
+        Fault("PATCH", r"/pulls/1$", 403, headers={"Retry-After": "1"})
+    )
     outcome = run(github_world, [update_suggestion(hits=18, cases=20)])
     assert outcome.stopped is None
     assert statuses(outcome) == [(BRANCH, "updated")]
@@ -185,8 +219,12 @@ def test_a_short_retry_after_is_waited_for(github_world: GitHubWorld) -> None:
     assert patches == [403, 200]
 
 
-def test_a_long_rate_limit_stops_cleanly_and_the_next_run_converges(github_world: GitHubWorld) -> None:
-    github_world.standin.faults.append(Fault("POST", r"/pulls$", 429, headers={"Retry-After": "120"}))
+def test_a_long_rate_limit_stops_cleanly_and_the_next_run_converges(
+    github_world: GitHubWorld,
+) -> None:
+    github_world.standin.faults.append(
+        Fault("POST", r"/pulls$", 429, headers={"Retry-After": "120"})
+    )
     suggestions = [update_suggestion(), create_pattern_suggestion(), create_policy_suggestion()]
     outcome = run(github_world, suggestions)
     assert [(r.status, r.reason) for r in outcome.results] == [
@@ -200,7 +238,9 @@ def test_a_long_rate_limit_stops_cleanly_and_the_next_run_converges(github_world
     )
     outcome = run(github_world, suggestions)
     assert [r.status for r in outcome.results] == ["created", "created", "created"]
-    assert sorted(p["head"] for p in github_world.standin.pulls.values()) == sorted(r.branch for r in outcome.results)
+    assert sorted(p["head"] for p in github_world.standin.pulls.values()) == sorted(
+        r.branch for r in outcome.results
+    )
 
 
 def test_a_dropped_connection_stops_and_the_next_run_converges(github_world: GitHubWorld) -> None:
@@ -222,10 +262,17 @@ def test_a_dropped_connection_stops_and_the_next_run_converges(github_world: Git
 def test_missing_settings_are_named() -> None:
     with pytest.raises(PlatformError) as caught:
         settings_from_environment({})
-    assert str(caught.value) == "--platform github needs GITHUB_TOKEN and GITHUB_REPOSITORY in the environment"
+    assert (
+        str(caught.value)
+        == "--platform github needs GITHUB_TOKEN and GITHUB_REPOSITORY in the environment"
+    )
     with pytest.raises(PlatformError) as caught:
         settings_from_environment({"GITHUB_TOKEN": "t"})
     assert str(caught.value) == "--platform github needs GITHUB_REPOSITORY in the environment"
     assert settings_from_environment(
-        {"GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": "a/b", "GITHUB_API_URL": "https://ghe.example/api/v3"}
+        {
+            "GITHUB_TOKEN": "t",
+            "GITHUB_REPOSITORY": "a/b",
+            "GITHUB_API_URL": "https://ghe.example/api/v3",
+        }
     ) == ("t", "a/b", "https://ghe.example/api/v3")

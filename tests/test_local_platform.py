@@ -1,4 +1,4 @@
-"""The local platform: one minimal, valid branch per suggestion; re-runs change nothing; humans win."""
+"""The local platform: one minimal valid branch per suggestion; re-runs change nothing."""
 
 from __future__ import annotations
 
@@ -226,7 +226,8 @@ def test_proposals_need_the_base_branch_checked_out(platform_kb: Path) -> None:
     with pytest.raises(PlatformError) as caught:
         run(platform_kb, [update_suggestion()])
     assert str(caught.value) == (
-        f"HEAD is on the proposal branch {UPDATE_BRANCH}; check out the base branch (for example main)"
+        f"HEAD is on the proposal branch {UPDATE_BRANCH}; "
+        "check out the base branch (for example main)"
     )
 
 

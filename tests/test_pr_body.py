@@ -27,9 +27,14 @@ ZWJ = "\u200d"
 
 def metadata(**overrides: object) -> ProposalMetadata:
     values: dict[str, object] = {
-        "fingerprint": "fp-update-web", "type": "update_pattern", "target": "stateless-web-app",
-        "hits": 8, "cases": 10, "confidence": 0.82, "head": "abc123",
-    }  # fmt: skip
+        "fingerprint": "fp-update-web",
+        "type": "update_pattern",
+        "target": "stateless-web-app",
+        "hits": 8,
+        "cases": 10,
+        "confidence": 0.82,
+        "head": "abc123",
+    }
     values.update(overrides)
     return ProposalMetadata(**values)  # type: ignore[arg-type]
 
@@ -38,9 +43,13 @@ def body_of(limit: int = 65_536, **kwargs: object) -> str:
     suggestion = update_suggestion()
     change = render_change(suggestion, WEB_APP_YAML)
     return render_body(
-        suggestion, change, metadata(**kwargs), base_branch="main",
-        branch="patternbot/update-pattern/stateless-web-app", limit=limit,
-    )  # fmt: skip
+        suggestion,
+        change,
+        metadata(**kwargs),
+        base_branch="main",
+        branch="patternbot/update-pattern/stateless-web-app",
+        limit=limit,
+    )
 
 
 def test_titles_say_what_changes() -> None:
@@ -65,7 +74,8 @@ def test_metadata_round_trips_through_the_body() -> None:
     comment = body.rstrip("\n").splitlines()[-1]
     assert comment == (
         '<!-- patternbot: {"fingerprint": "fp-update-web", "version": 1, "type": "update_pattern", '
-        '"target": "stateless-web-app", "hits": 8, "cases": 10, "confidence": 0.82, "head": "abc123"} -->'
+        '"target": "stateless-web-app", "hits": 8, "cases": 10, "confidence": 0.82, '
+        '"head": "abc123"} -->'
     )
 
 
@@ -93,7 +103,8 @@ def test_body_has_evidence_table_chart_intents_diff_and_instructions() -> None:
     assert "| Window | 2026-03-01 to 2026-03-31 |" in body
     assert "| Patterns used | `stateless-web-app` |" in body
     assert (
-        '```mermaid\npie title 8 of 10 cases support this change\n    "supporting" : 8\n    "other" : 2\n```'
+        '```mermaid\npie title 8 of 10 cases support this change\n'
+        '    "supporting" : 8\n    "other" : 2\n```'
         in body
     )
     assert "| `prod-eu` | 90% | 7 | 8 |" in body

@@ -1,4 +1,4 @@
-"""Signal 1, common additions: kinds added beyond a pattern in most of its uses -> update_pattern."""
+"""Signal 1, common additions: kinds added beyond a pattern in most uses -> update_pattern."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signal 6: a regularity that holds overall is reported once; one that holds in one cluster, there."""
+"""Signal 6: what holds overall is reported once; what holds in one cluster, for that cluster."""
 
 from __future__ import annotations
 

@@ -41,7 +41,10 @@ def test_patterns_used_together_become_a_combined_pattern(tmp_path: Path) -> Non
     )
     assert suggestion.draft == {
         "id": "web-app-with-cache",
-        "description": "Stateless web application behind an ingress, together with in-memory cache such as Redis",
+        "description": (
+            "Stateless web application behind an ingress, "
+            "together with in-memory cache such as Redis"
+        ),
         "triggers": ["web application", "website", "frontend", "cache", "redis"],
         "rationale": (
             "web-app and cache are used together in 90% of cache's uses; one pattern that holds "

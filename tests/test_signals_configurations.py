@@ -1,4 +1,4 @@
-"""Signal 4, common configurations: settings most deployed solutions carry, uncovered -> create_policy."""
+"""Signal 4, common configurations: frequent settings no policy covers -> create_policy."""
 
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def test_a_common_uncovered_setting_becomes_a_policy(
             "read only root filesystem true",
         ],
         "rationale": (
-            f"90% of deployed solutions (90 of 100) already set {READ_ONLY} to true; a policy makes "
+            f"90% of deployed solutions (90 of 100) already set {READ_ONLY} to true; "
+            "a policy makes "
             "the convention explicit and checkable."
         ),
         "createdAt": "2026-01-31",

@@ -85,8 +85,8 @@ def test_a_pattern_failing_far_more_than_the_others_gets_a_rationale_note(tmp_pa
     assert suggestion.changes == {"append": {"rationale": note}}
     assert suggestion.draft["rationale"] == f"How we deploy web app.\n\n{note}"
     assert (
-        suggestion.reason
-        == "Deployments using web-app failed in 40% of cases (12 of 30) against 3% for other patterns"
+        suggestion.reason == "Deployments using web-app failed in 40% of cases (12 of 30) "
+        "against 3% for other patterns"
     )
     assert suggestion.evidence.details == {
         "failureRate": 0.4,

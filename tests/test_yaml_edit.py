@@ -7,6 +7,7 @@ import pytest
 from bot.errors import KnowledgeBaseError
 from bot.platform.pr_body import unified_diff
 from bot.platform.yaml_edit import render_change
+from bot.yamlfile import round_trip_yaml
 from tests.support.platform import (
     WEB_APP_YAML,
     create_pattern_suggestion,
@@ -28,7 +29,8 @@ def test_update_adds_one_list_item_in_the_existing_style() -> None:
         "   - Ingress\n"
         "+  - PodDisruptionBudget\n"
         " rationale: >-\n"
-        "   A Deployment runs interchangeable replicas, the Service gives them one stable address and the\n"
+        "   A Deployment runs interchangeable replicas, the Service gives them one stable address "
+        "and the\n"
         "   Ingress routes external traffic.\n"
     )
 
@@ -64,7 +66,8 @@ def test_append_to_a_folded_rationale_adds_a_paragraph() -> None:
     assert "\n".join(unified_diff(change).splitlines()[2:]) == (
         "@@ -11,5 +11,7 @@\n"
         " rationale: >-\n"
-        "   A Deployment runs interchangeable replicas, the Service gives them one stable address and the\n"
+        "   A Deployment runs interchangeable replicas, the Service gives them one stable address "
+        "and the\n"
         "   Ingress routes external traffic.\n"
         "+\n"
         "+  Failures run at 3x the rate of other patterns.\n"
@@ -95,7 +98,8 @@ def test_create_refuses_to_overwrite_an_existing_file() -> None:
     with pytest.raises(KnowledgeBaseError) as caught:
         render_change(create_pattern_suggestion(), "id: grpc-backend\n")
     assert str(caught.value) == (
-        "patterns/grpc-backend.yaml: already exists; a create_pattern suggestion cannot overwrite it"
+        "patterns/grpc-backend.yaml: already exists; "
+        "a create_pattern suggestion cannot overwrite it"
     )
 
 
@@ -114,4 +118,19 @@ def test_update_of_a_file_that_is_not_a_mapping_is_an_error() -> None:
     assert (
         str(caught.value)
         == "patterns/stateless-web-app.yaml:1: cannot edit: expected a mapping of keys"
+    )
+
+
+def test_a_long_appended_paragraph_is_folded_and_reads_back_the_same() -> None:
+    note = " ".join(
+        ["Deployments using this pattern failed in 37% of cases against 4% elsewhere."] * 3
+    )
+    suggestion = update_suggestion()
+    suggestion.changes = {"append": {"rationale": note}}
+    change = render_change(suggestion, WEB_APP_YAML)
+    assert max(len(line) for line in change.new_text.splitlines()) <= 100
+    rationale = round_trip_yaml().load(change.new_text)["rationale"]
+    assert rationale == (
+        "A Deployment runs interchangeable replicas, the Service gives them one stable address and "
+        f"the Ingress routes external traffic.\n{note}"
     )

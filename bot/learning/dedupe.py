@@ -86,6 +86,10 @@ def against_knowledge_base(
     pattern_id, similarity = found[0][0], round(found[0][1], 4)
     existing = ctx.kb.patterns[pattern_id]
     missing = [k for k in draft.suggested_resources if k not in existing.suggested_resources]
+    if missing and sources:
+        # A combination near a third pattern is still a combination: only a full duplicate drops it.
+        suggestion.evidence.details["nearestPattern"] = {"id": pattern_id, "similarity": similarity}
+        return suggestion, None
     if not missing:
         return None, (
             f"close to existing pattern {pattern_id} (similarity {similarity:.2f}), "

@@ -37,7 +37,8 @@ class LocalPlatform:
             )
         if branch.startswith(f"{self.prefix}/"):
             raise PlatformError(
-                f"HEAD is on the proposal branch {branch}; check out the base branch (for example main)"
+                f"HEAD is on the proposal branch {branch}; "
+                "check out the base branch (for example main)"
             )
         return branch
 

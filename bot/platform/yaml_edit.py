@@ -7,6 +7,7 @@ shows only the proposed change.
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from bot.yamlfile import dump_text, round_trip_yaml
 
 # Wide enough that ruamel.yaml never re-wraps a line the author wrote.
 _NO_WRAP_WIDTH = 4096
+# Width of an appended folded paragraph: the example files fold at about 100 columns.
+_FOLD_WIDTH = 98
 # Keys the learning run recomputes from logs; a proposal never writes them into git.
 _DERIVED_KEYS = frozenset({"usageMetrics"})
 
@@ -55,9 +58,17 @@ def _append_text(old: Any, addition: str) -> Any:
     """`old` followed by `addition` as a new paragraph, in the scalar style `old` was written in."""
     text = str(old)
     if isinstance(old, FoldedScalarString):
+        addition = " ".join(addition.split())
         new = FoldedScalarString(f"{text}\n{addition}")
-        # Keep the author's line breaks inside the unchanged first paragraph.
-        new.fold_pos = list(getattr(old, "fold_pos", []))
+        # Keep the author's line breaks, and fold the new paragraph at the same width.
+        folds = list(getattr(old, "fold_pos", []))
+        position = len(text) + 1
+        lines = textwrap.wrap(addition, _FOLD_WIDTH, break_long_words=False, break_on_hyphens=False)
+        for line in lines[:-1]:
+            position += len(line)
+            folds.append(position)
+            position += 1
+        new.fold_pos = folds
         return new
     if isinstance(old, LiteralScalarString):
         return LiteralScalarString(f"{text.rstrip()}\n\n{addition}")

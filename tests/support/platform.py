@@ -164,15 +164,22 @@ def commit_as_human(repo: Path, ref: str, path: str, text: str, message: str = "
     """A commit by a human on top of `ref` (a branch of `repo`, bare or not), changing one file."""
     env = {
         **os.environ,
-        "GIT_AUTHOR_NAME": HUMAN[0], "GIT_AUTHOR_EMAIL": HUMAN[1],
-        "GIT_COMMITTER_NAME": HUMAN[0], "GIT_COMMITTER_EMAIL": HUMAN[1],
-    }  # fmt: skip
+        "GIT_AUTHOR_NAME": HUMAN[0],
+        "GIT_AUTHOR_EMAIL": HUMAN[1],
+        "GIT_COMMITTER_NAME": HUMAN[0],
+        "GIT_COMMITTER_EMAIL": HUMAN[1],
+    }
 
     def run(*args: str, stdin: str | None = None, extra: dict[str, str] | None = None) -> str:
         done = subprocess.run(
-            ["git", *args], cwd=repo, input=stdin, capture_output=True, text=True, check=True,
+            ["git", *args],
+            cwd=repo,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
             env={**env, **(extra or {})},
-        )  # fmt: skip
+        )
         return done.stdout.strip()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -351,10 +358,15 @@ class GitHubStandIn:
     def _repo_doc(self, full: bool) -> dict[str, Any]:
         owner = document("simple-user", login=OWNER, id=1, type="Organization")
         values = {
-            "id": 1, "name": NAME, "full_name": REPOSITORY, "owner": owner,
-            "url": f"{self.base_url}/repos/{REPOSITORY}", "html_url": f"https://github.example/{REPOSITORY}",
-            "default_branch": "main", "clone_url": str(self.bare),
-        }  # fmt: skip
+            "id": 1,
+            "name": NAME,
+            "full_name": REPOSITORY,
+            "owner": owner,
+            "url": f"{self.base_url}/repos/{REPOSITORY}",
+            "html_url": f"https://github.example/{REPOSITORY}",
+            "default_branch": "main",
+            "clone_url": str(self.bare),
+        }
         return document("full-repository" if full else "repository", **values)
 
     def _user(self) -> dict[str, Any]:
@@ -389,13 +401,24 @@ class GitHubStandIn:
             }
 
         values = {
-            "id": 1000 + number, "number": number, "state": pull["state"], "title": pull["title"], "body": pull["body"],
-            "url": f"{api}/pulls/{number}", "html_url": f"https://github.example/{REPOSITORY}/pull/{number}",
-            "issue_url": f"{api}/issues/{number}", "user": self._user(), "labels": self._labels(pull["labels"]),
-            "head": side(pull["head"], head_sha), "base": side(pull["base"], self.tip(pull["base"])),
-            "created_at": pull["created_at"], "updated_at": pull["created_at"], "closed_at": pull["closed_at"],
-            "merged_at": pull["merged_at"], "author_association": "NONE",
-        }  # fmt: skip
+            "id": 1000 + number,
+            "number": number,
+            "state": pull["state"],
+            "title": pull["title"],
+            "body": pull["body"],
+            "url": f"{api}/pulls/{number}",
+            "html_url": f"https://github.example/{REPOSITORY}/pull/{number}",
+            "issue_url": f"{api}/issues/{number}",
+            "user": self._user(),
+            "labels": self._labels(pull["labels"]),
+            "head": side(pull["head"], head_sha),
+            "base": side(pull["base"], self.tip(pull["base"])),
+            "created_at": pull["created_at"],
+            "updated_at": pull["created_at"],
+            "closed_at": pull["closed_at"],
+            "merged_at": pull["merged_at"],
+            "author_association": "NONE",
+        }
         if not simple:
             values.update(merged=pull["merged"], maintainer_can_modify=True)
         return document("pull-request-simple" if simple else "pull-request", **values)
@@ -414,15 +437,25 @@ class GitHubStandIn:
                 issue["labels"],
             )
         values: dict[str, Any] = {
-            "id": 2000 + number, "number": number, "title": title, "body": body, "state": state,
-            "url": f"{api}/issues/{number}", "html_url": f"https://github.example/{REPOSITORY}/issues/{number}",
-            "repository_url": api, "labels": self._labels(labels), "user": self._user(),
+            "id": 2000 + number,
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": state,
+            "url": f"{api}/issues/{number}",
+            "html_url": f"https://github.example/{REPOSITORY}/issues/{number}",
+            "repository_url": api,
+            "labels": self._labels(labels),
+            "user": self._user(),
             "comments": len(self.comments.get(number, [])),
-        }  # fmt: skip
+        }
         if number in self.pulls:
             values["pull_request"] = {
-                "url": f"{api}/pulls/{number}", "html_url": None, "diff_url": None, "patch_url": None,
-            }  # fmt: skip
+                "url": f"{api}/pulls/{number}",
+                "html_url": None,
+                "diff_url": None,
+                "patch_url": None,
+            }
         return document("issue", **values)
 
     # -- request handling --
@@ -454,10 +487,11 @@ class GitHubStandIn:
             state = query.get("state", ["open"])[0]
             numbers = sorted(set(self.issues) | set(self.pulls))
             found = [
-                self._issue_doc(n) for n in numbers
+                self._issue_doc(n)
+                for n in numbers
                 if (state == "all" or self._issue_doc(n)["state"] == state)
                 and wanted <= {label["name"] for label in self._issue_doc(n)["labels"]}
-            ]  # fmt: skip
+            ]
             return 200, repo_t + "/issues", found
         if rest == "/issues" and method == "POST":
             number = self._number()
@@ -475,10 +509,14 @@ class GitHubStandIn:
             if tail == "/comments" and method == "POST":
                 self.comments.setdefault(number, []).append(body["body"])
                 comment = document(
-                    "issue-comment", id=len(self.comments[number]), body=body["body"], user=self._user(),
+                    "issue-comment",
+                    id=len(self.comments[number]),
+                    body=body["body"],
+                    user=self._user(),
                     url=f"{self.base_url}/repos/{REPOSITORY}/issues/comments/{number}",
-                    issue_url=f"{self.base_url}/repos/{REPOSITORY}/issues/{number}", author_association="NONE",
-                )  # fmt: skip
+                    issue_url=f"{self.base_url}/repos/{REPOSITORY}/issues/{number}",
+                    author_association="NONE",
+                )
                 return 201, template, comment
             if tail == "/labels" and method == "POST":
                 target = self.pulls.get(number) or self.issues[number]
@@ -538,10 +576,19 @@ class GitHubStandIn:
             )
         number = self._number()
         self.pulls[number] = {
-            "number": number, "title": body["title"], "body": body.get("body"), "head": head, "base": base,
-            "state": "open", "merged": False, "labels": [], "head_sha": self.tip(head),
-            "created_at": _now(), "closed_at": None, "merged_at": None,
-        }  # fmt: skip
+            "number": number,
+            "title": body["title"],
+            "body": body.get("body"),
+            "head": head,
+            "base": base,
+            "state": "open",
+            "merged": False,
+            "labels": [],
+            "head_sha": self.tip(head),
+            "created_at": _now(),
+            "closed_at": None,
+            "merged_at": None,
+        }
         return 201, template, self._pull_doc(self.pulls[number])
 
     def open_pulls(self) -> list[dict[str, Any]]:
@@ -611,7 +658,7 @@ class _Server(http.server.ThreadingHTTPServer):
 
 @dataclass
 class GitHubWorld:
-    """A running stand-in, its bare repository, and the bot's clone (origin = the bare repository)."""
+    """A running stand-in, its bare repository, and the bot's clone (origin = the bare one)."""
 
     standin: GitHubStandIn
     api_url: str
