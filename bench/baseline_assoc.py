@@ -57,7 +57,9 @@ def transactions(folder: Path) -> list[frozenset[str]]:
             continue
         items = {f"P:{p}" for p in event.get("patternsUsed") or [] if isinstance(p, str)}
         items |= {
-            f"K:{r['kind']}" for r in event.get("resources") or [] if isinstance(r, dict) and "kind" in r
+            f"K:{r['kind']}"
+            for r in event.get("resources") or []
+            if isinstance(r, dict) and "kind" in r
         }
         workflow, ts = str(event.get("workflowId")), str(event.get("ts"))
         if workflow not in latest or ts >= latest[workflow][0]:
@@ -109,12 +111,24 @@ def baseline_suggestions(
                 if key not in seen:
                     seen.add(key)
                     out.append(
-                        {"type": "update_pattern", "target": pattern, "add": [kind], "confidence": rule.confidence}
+                        {
+                            "type": "update_pattern",
+                            "target": pattern,
+                            "add": [kind],
+                            "confidence": rule.confidence,
+                        }
                     )
         elif rule.lhs.startswith("P:") and rule.rhs.startswith("P:"):
-            pair = tuple(sorted((rule.lhs[2:], rule.rhs[2:])))
-            key = ("create_pattern", *pair)
+            first, second = sorted((rule.lhs[2:], rule.rhs[2:]))
+            pair = (first, second)
+            key = ("create_pattern", first, second)
             if key not in seen:
                 seen.add(key)
-                out.append({"type": "create_pattern", "patterns": list(pair), "confidence": rule.confidence})
+                out.append(
+                    {
+                        "type": "create_pattern",
+                        "patterns": list(pair),
+                        "confidence": rule.confidence,
+                    }
+                )
     return out

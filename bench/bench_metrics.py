@@ -189,6 +189,7 @@ def main() -> int:
     bare_script = (
         "import duckdb, sys\n"
         "con = duckdb.connect(config={'threads': 2, 'memory_limit': '2GB'})\n"
+        "con.execute('SET enable_progress_bar = false')\n"
         f"rows = con.execute({BARE_QUERY.format(files=files)!r}).fetchall()\n"
         "print(len(rows))\n"
     )

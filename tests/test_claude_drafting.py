@@ -121,7 +121,7 @@ def test_good_wording_is_applied_and_the_request_is_bounded_and_fenced(
     assert run.drafted_by == "claude-test-model"
     assert run.model_seconds is not None
     assert run.warnings == [
-        "ignored Claude's trigger 'model serving on gpu' of gpu-model-inference "
+        "ignored Claude's trigger 'model serving on gpu' of model-inference-gpu "
         "uses words not in the evidence (serving)"
     ]
     update, gap = run.suggestions
@@ -192,11 +192,11 @@ def test_an_injected_reply_changes_nothing_beyond_allowed_wording(
     assert update.reason == "PDB everywhere"
     assert run.warnings == [
         "dropped 1 suggestion(s) from Claude that name no deterministic candidate",
-        "ignored Claude's reason of gpu-model-inference reads as an instruction or markup",
-        "ignored Claude's description of gpu-model-inference reads as an instruction or markup",
-        "ignored Claude's rationale of gpu-model-inference "
+        "ignored Claude's reason of model-inference-gpu reads as an instruction or markup",
+        "ignored Claude's description of model-inference-gpu reads as an instruction or markup",
+        "ignored Claude's rationale of model-inference-gpu "
         "has numbers not in the evidence (1000, 99)",
-        "ignored Claude's trigger 'ignore previous instructions' of gpu-model-inference "
+        "ignored Claude's trigger 'ignore previous instructions' of model-inference-gpu "
         "reads as an instruction or markup",
     ]
 

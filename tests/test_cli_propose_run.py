@@ -10,7 +10,7 @@ import pytest
 from bot.logs.emitter import WorkflowLog
 from bot.main import main
 from tests.support.kb import git
-from tests.support.platform import branches
+from tests.support.platform import REPOSITORY, GitHubWorld, branches
 
 BRANCH = "patternbot/update-pattern/stateless-web-app"
 
@@ -104,6 +104,10 @@ def test_run_does_everything_and_writes_the_step_summary(
     ]
     assert "patternbot: metrics: 40 workflows, 120 events" in captured.err
     assert BRANCH in captured.out
+    assert captured.out.splitlines()[-1] == (
+        "review: git diff main...<branch>; accept: git merge <branch>; "
+        "reject: git branch -D <branch> (docs/pull-requests.md)"
+    )
     text = summary.read_text(encoding="utf-8")
     assert text.startswith(
         "## patternbot run\n\n- Index: 3 added, 0 updated, 0 removed, 0 unchanged\n"
@@ -138,3 +142,20 @@ def test_propose_outside_a_git_repository_is_a_clear_error(
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"patternbot: {root}: not a git repository; proposals need one (run `git init`)"
     )
+
+
+def test_propose_on_github_from_the_environment(
+    github_world: GitHubWorld,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+    monkeypatch.setenv("GITHUB_API_URL", github_world.api_url)
+    logs = write_logs(tmp_path / "logs" / "run.jsonl")
+    data = propose_json(github_world.clone, logs, capsys)
+    assert (data["platform"], data["base"]) == ("github", "main")
+    assert by_branch(data)[BRANCH]["url"] == "https://github.example/acme/platform-kb/pull/1"
+    assert [p["head"] for p in github_world.standin.open_pulls()] == [BRANCH]
+    assert {r.authorization for r in github_world.standin.requests} == {"token test-token"}

@@ -283,3 +283,55 @@ def test_end_to_end_from_workflow_logs(tmp_path: Path, minilm: MiniLMOnnxEmbedde
     )
     Pattern.model_validate(suggestion.draft)
     assert suggestion.evidence.window.end == dt.datetime(2026, 2, 1, 0, 59, 9, tzinfo=dt.UTC)
+
+
+def test_a_combination_near_a_third_pattern_stays_a_combination(
+    tmp_path: Path, minilm: MiniLMOnnxEmbedder
+) -> None:
+    from bot.logs.usage import PairUsage
+    from tests.support.learning import knowledge_base
+
+    web = pattern_data(
+        "web-app",
+        description="Stateless web application behind an ingress",
+        triggers=["web application", "website"],
+        suggestedResources=["Deployment", "Service", "Ingress"],
+    )
+    cache = pattern_data(
+        "cache",
+        description="In-memory cache such as Redis",
+        triggers=["cache", "redis"],
+        suggestedResources=["Deployment", "Service"],
+    )
+    near = pattern_data(
+        "cached-website",
+        description="Web application with an in-memory Redis cache",
+        triggers=["cached website", "web application with redis"],
+        suggestedResources=["Deployment", "Service"],
+    )
+    rep = report(
+        workflows_with_solution=200,
+        patterns={
+            "web-app": usage(times_used=40),
+            "cache": usage(times_used=20),
+            "cached-website": usage(),
+        },
+        co_usage=[PairUsage(a="cache", b="web-app", workflows=19)],
+    )
+    kb = knowledge_base(tmp_path / "a", [web, cache, near])
+    run = suggest(learning_config(), kb, rep, embedder=minilm, index=None, history=NO_HISTORY)
+    [suggestion] = run.suggestions
+    assert (suggestion.type, suggestion.draft["id"]) == (
+        SuggestionType.CREATE_PATTERN,
+        "web-app-with-cache",
+    )
+    assert suggestion.evidence.details["nearestPattern"]["id"] == "cached-website"
+
+    # Once the near pattern already holds every resource, the combination is a duplicate.
+    near["suggestedResources"] = ["Deployment", "Service", "Ingress"]
+    kb = knowledge_base(tmp_path / "b", [web, cache, near])
+    run = suggest(learning_config(), kb, rep, embedder=minilm, index=None, history=NO_HISTORY)
+    assert run.suggestions == []
+    assert run.held_back[0].reason.startswith(
+        "close to existing pattern cached-website (similarity "
+    )

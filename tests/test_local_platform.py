@@ -238,3 +238,41 @@ def test_a_missing_repository_is_a_clear_error(tmp_path: Path) -> None:
         str(caught.value)
         == f"{tmp_path}: not a git repository; proposals need one (run `git init`)"
     )
+
+
+def test_a_reproposal_after_rejection_keeps_the_old_record_and_links_it(platform_kb: Path) -> None:
+    run(platform_kb, [update_suggestion()])
+    git(platform_kb, "branch", "-q", "-D", UPDATE_BRANCH)
+    outcome = run(platform_kb, [update_suggestion(hits=30, cases=32)])
+    assert statuses(outcome) == [(UPDATE_BRANCH, "created")]
+    folder = platform_kb / ".patternbot" / "proposals"
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "patternbot__update-pattern__stateless-web-app.1.json",
+        "patternbot__update-pattern__stateless-web-app.json",
+    ]
+    old = json.loads((folder / "patternbot__update-pattern__stateless-web-app.1.json").read_text())
+    assert (old["number"], old["state"]) == (1, "closed")
+    new = record(platform_kb, UPDATE_BRANCH)
+    assert (new["number"], new["state"]) == (2, "open")
+    assert f"rejected before (local:{UPDATE_BRANCH}#1)" in str(new["body"])
+    config = load_config(platform_kb)
+    platform = LocalPlatform(GitRepo(platform_kb), config.state_dir, "patternbot")
+    feedback = read_feedback(config, platform)
+    assert [(d.outcome, d.cases) for d in feedback.decisions] == [("rejected", 10)]
+
+
+def test_the_local_dashboard_is_a_file_rewritten_in_place(platform_kb: Path) -> None:
+    suggestions = [update_suggestion(), create_pattern_suggestion()]
+    outcome = run(platform_kb, suggestions, dashboard=True, max_new_per_run=1)
+    assert outcome.dashboard == "created"
+    text = (platform_kb / ".patternbot" / "proposals" / "dashboard.md").read_text(encoding="utf-8")
+    assert text.startswith("# patternbot dashboard\n\nKept up to date by patternbot")
+    assert "## Open suggestions\n\n- `patternbot/update-pattern/stateless-web-app` — " in text
+    assert (
+        "## Rate-limited (waiting for a free slot)\n\n- `patternbot/create-pattern/grpc-backend` — "
+        "patternbot: add pattern grpc-backend (1 opened in this run (proposals.maxNewPerRun 1))"
+    ) in text
+    assert "| `update_pattern` | 0 | 0 | 0 | n/a | 0.70 |" in text
+    again = run(platform_kb, suggestions, dashboard=True, max_new_per_run=0)
+    assert again.dashboard == "updated"  # the rate limit named in the list changed
+    assert run(platform_kb, suggestions, dashboard=True, max_new_per_run=0).dashboard == "unchanged"

@@ -103,9 +103,8 @@ def test_body_has_evidence_table_chart_intents_diff_and_instructions() -> None:
     assert "| Window | 2026-03-01 to 2026-03-31 |" in body
     assert "| Patterns used | `stateless-web-app` |" in body
     assert (
-        '```mermaid\npie title 8 of 10 cases support this change\n'
-        '    "supporting" : 8\n    "other" : 2\n```'
-        in body
+        "```mermaid\npie title 8 of 10 cases support this change\n"
+        '    "supporting" : 8\n    "other" : 2\n```' in body
     )
     assert "| `prod-eu` | 90% | 7 | 8 |" in body
     assert 'x-axis ["prod-eu", "staging"]' in body
@@ -138,3 +137,7 @@ def test_huge_bodies_keep_the_metadata_at_any_cost() -> None:
     assert parse_metadata(trimmed) == metadata()
     found = re.findall(r"<!-- patternbot: (\{.*?\}) -->", trimmed)
     assert json.loads(found[-1])["fingerprint"] == "fp-update-web"
+
+
+def test_the_body_starts_with_the_change_as_a_heading() -> None:
+    assert body_of().splitlines()[0] == "## Add PodDisruptionBudget to stateless-web-app"

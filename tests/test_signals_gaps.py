@@ -89,9 +89,9 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
     draft = Pattern.model_validate(suggestion.draft)
     assert draft.suggested_resources == ["Deployment", "Service", "HorizontalPodAutoscaler"]
     assert suggestion.draft == {
-        "id": "gpu-model-inference",
-        "description": "Workloads for gpu model inference",
-        "triggers": ["gpu model inference", "model inference", "gpu model"],
+        "id": "model-inference-gpu",
+        "description": "Workloads for model inference with gpu",
+        "triggers": ["model inference", "gpu"],
         "rationale": (
             "16 requests matched no existing pattern well; 94% of their solutions (15 of 16) used "
             "Deployment, Service and HorizontalPodAutoscaler."
@@ -101,7 +101,7 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
         "suggestedResources": ["Deployment", "Service", "HorizontalPodAutoscaler"],
     }
     assert suggestion.reason == (
-        "16 requests like 'gpu model inference' matched no pattern well and 94% of their solutions "
+        "16 requests like 'model inference' matched no pattern well and 94% of their solutions "
         "(15 of 16) used Deployment, Service and HorizontalPodAutoscaler"
     )
     assert suggestion.confidence == 0.7625

@@ -14,7 +14,7 @@ from bot.error_handler import EXIT_FAILURE, EXIT_OK
 from bot.knowledge.repository import KnowledgeBase
 from bot.learning.engine import SuggestionRun
 from bot.logs.usage import UsageReport
-from bot.platform.all_platforms import open_platform
+from bot.platform.all_platforms import check_platform, open_platform
 from bot.platform.gitrepo import GitRepo
 from bot.platform.proposer import ProposeOutcome, propose, read_feedback
 
@@ -102,6 +102,16 @@ def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
     console.print(f"{counts or 'nothing proposed'}; {held} held back by the engine", markup=False)
     if outcome.dashboard:
         console.print(f"dashboard: {outcome.dashboard}")
+    if (
+        outcome.platform == "local"
+        and not outcome.dry_run
+        and any(r.status in ("created", "updated") for r in outcome.results)
+    ):
+        console.print(
+            f"review: git diff {outcome.base}...<branch>; accept: git merge <branch>; "
+            "reject: git branch -D <branch> (docs/pull-requests.md)",
+            markup=False,
+        )
 
 
 def exit_code(outcome: ProposeOutcome) -> int:
@@ -120,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.commands.suggest import load_valid_knowledge_base
     from bot.logs.analysis import analyse_logs
 
+    check_platform(args.platform, os.environ)
     config = load_config(args.repo)
     kb = load_valid_knowledge_base(config)
     report = analyse_logs(

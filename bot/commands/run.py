@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.commands.propose import exit_code, outcome_data, print_outcome, propose_report
 from bot.config import Config, load_config
 from bot.console import print_json, progress
+from bot.platform.all_platforms import check_platform
 from bot.platform.proposer import ProposeOutcome
 
 
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.index.sync import sync_index
     from bot.logs.analysis import analyse_logs
 
+    check_platform(args.platform, os.environ)
     config = load_config(args.repo)
     progress("validate: checking patterns and policies")
     kb = load_valid_knowledge_base(config)

@@ -38,12 +38,18 @@ def naming_text(pattern: Pattern) -> str:
 def nearest_patterns(
     ctx: SignalContext, index: NearestIndex | None, draft: Pattern, exclude: set[str]
 ) -> list[tuple[str, float]]:
-    """Existing patterns closest to a draft by naming text, best first.
+    """Existing patterns sharing enough resources with a draft, closest by naming text first.
 
     The index narrows the field to the nearest few by full retrieval text; without an index (or
-    with an empty one) every live pattern is compared directly.
+    with an empty one) every such pattern is compared directly.
     """
-    live = {pid for pid in ctx.kb.patterns if pid not in exclude}
+    # Only patterns sharing enough resources can be duplicates: a cheap filter before embedding.
+    live = {
+        pid
+        for pid, pattern in ctx.kb.patterns.items()
+        if pid not in exclude
+        and _resource_overlap(draft, pattern) >= ctx.settings.duplicate_resource_overlap
+    }
     shortlist: set[str] = set()
     if index is not None:
         vector = ctx.embed([draft.retrieval_text()])[0]
@@ -62,6 +68,11 @@ def nearest_patterns(
     return [(ids[i], round(float(scores[i]), 4)) for i in order[:SHORTLIST]]
 
 
+def _resource_overlap(draft: Pattern, existing: Pattern) -> float:
+    mine, theirs = set(draft.suggested_resources), set(existing.suggested_resources)
+    return len(mine & theirs) / len(mine | theirs)
+
+
 def against_knowledge_base(
     ctx: SignalContext, index: NearestIndex | None, suggestion: Suggestion
 ) -> tuple[Suggestion | None, str | None]:
@@ -76,11 +87,18 @@ def against_knowledge_base(
         else set()
     )
     found = nearest_patterns(ctx, index, draft, sources)
-    if not found or found[0][1] < ctx.settings.duplicate_similarity:
+    overlap = _resource_overlap(draft, ctx.kb.patterns[found[0][0]]) if found else 0.0
+    settings = ctx.settings
+    if (
+        not found
+        or found[0][1] < settings.duplicate_similarity
+        or overlap < settings.duplicate_resource_overlap
+    ):
         if found:
             suggestion.evidence.details["nearestPattern"] = {
                 "id": found[0][0],
                 "similarity": round(found[0][1], 4),
+                "resourceOverlap": round(overlap, 4),
             }
         return suggestion, None
     pattern_id, similarity = found[0][0], round(found[0][1], 4)
@@ -88,7 +106,11 @@ def against_knowledge_base(
     missing = [k for k in draft.suggested_resources if k not in existing.suggested_resources]
     if missing and sources:
         # A combination near a third pattern is still a combination: only a full duplicate drops it.
-        suggestion.evidence.details["nearestPattern"] = {"id": pattern_id, "similarity": similarity}
+        suggestion.evidence.details["nearestPattern"] = {
+            "id": pattern_id,
+            "similarity": similarity,
+            "resourceOverlap": round(overlap, 4),
+        }
         return suggestion, None
     if not missing:
         return None, (

@@ -50,39 +50,76 @@ class DuplicateSummary:
     conflicts: list[str]
 
 
-# The first delivery of each event id wins, by (ts, file order).
-_DEDUPE = """
-CREATE OR REPLACE TEMP TABLE ev_all AS
+# Valid lines; re-deliveries of an event id are dropped below, keeping the first by (ts, file order).
+_VALID = "SELECT * FROM log_lines WHERE reason IS NULL AND NOT blank"
+
+_DUPLICATE_IDS = f"""
+CREATE OR REPLACE TEMP TABLE dup_ids AS
+SELECT event_id, count(DISTINCT content) > 1 AS conflict
+FROM ({_VALID}) GROUP BY event_id HAVING count(*) > 1
+"""
+
+_DROPPED = f"""
+CREATE OR REPLACE TEMP TABLE dropped AS
+SELECT rn FROM ({_VALID}) v SEMI JOIN dup_ids USING (event_id)
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, rn) > 1
+"""
+
+_EVENTS = f"""
+CREATE OR REPLACE TEMP VIEW ev AS
 SELECT event_id, workflow_id, type, ts, cluster, intent, patterns, policies, patterns_used,
     policies_applied, kinds, settings, status
-FROM log_lines
-WHERE reason IS NULL AND NOT blank
-QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, rn) = 1
+FROM ({_VALID}) v {{anti_join}}
+WHERE {{window}}
 """
 
-_CONFLICTS = """
-SELECT event_id FROM log_lines WHERE reason IS NULL AND NOT blank
-GROUP BY event_id HAVING count(DISTINCT content) > 1 ORDER BY event_id
-"""
-
+# Compact per-workflow tables, each carrying the workflow's cluster (that of its latest event),
+# so that every report, overall or per cluster, reads them instead of the events.
 _WORKFLOWS = """
 CREATE OR REPLACE TEMP TABLE wf AS
-SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster FROM ev GROUP BY workflow_id
+SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster, count(*) AS events,
+    min(ts) AS first_ts, max(ts) AS last_ts
+FROM ev GROUP BY workflow_id
 """
 
 # The latest event of a type per workflow: greatest ts, then greatest event id.
 _LATEST = """
 CREATE OR REPLACE TEMP TABLE {name} AS
-SELECT * FROM ev_scope WHERE type = '{type}'
-QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY ts DESC, event_id DESC) = 1
+SELECT wf.cluster, e.* EXCLUDE (cluster)
+FROM (
+    SELECT {columns} FROM ev WHERE type = '{type}'
+    QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY ts DESC, event_id DESC) = 1
+) e JOIN wf USING (workflow_id)
+"""
+
+_RECOMMENDED_ALL = """
+CREATE OR REPLACE TEMP TABLE rec_all AS
+SELECT wf.cluster, r.* FROM (
+    SELECT workflow_id, kind, item.id AS id, max(item.score) AS score FROM (
+        SELECT workflow_id, 'pattern' AS kind, unnest(patterns) AS item
+        FROM ev WHERE type = 'retrieved'
+        UNION ALL
+        SELECT workflow_id, 'policy' AS kind, unnest(policies) AS item
+        FROM ev WHERE type = 'retrieved'
+    ) GROUP BY ALL
+) r JOIN wf USING (workflow_id)
+"""
+
+_NAMED_ALL = """
+CREATE OR REPLACE TEMP TABLE named_all AS
+SELECT wf.cluster, n.* FROM (
+    SELECT DISTINCT workflow_id, kind, id FROM (
+        SELECT workflow_id, kind, id FROM rec_all
+        UNION ALL
+        SELECT workflow_id, 'pattern', unnest(patterns_used) FROM ev WHERE type = 'solution'
+        UNION ALL
+        SELECT workflow_id, 'policy', unnest(policies_applied) FROM ev WHERE type = 'solution'
+    )
+) n JOIN wf USING (workflow_id)
 """
 
 _ITEM_RECOMMENDED = """
-WITH rec AS (
-    SELECT workflow_id, item.id AS id, max(item.score) AS score
-    FROM (SELECT workflow_id, unnest({retrieved}) AS item FROM ev_scope WHERE type = 'retrieved')
-    GROUP BY ALL
-),
+WITH rec AS (SELECT * FROM rec_all WHERE kind = '{kind}' AND {scope}),
 used AS (SELECT DISTINCT workflow_id, unnest({used}) AS id FROM sol)
 SELECT rec.id, count(*), count(*) FILTER (WHERE score >= $strong),
     count(used.id) FILTER (WHERE score >= $strong)
@@ -127,16 +164,12 @@ FROM known x JOIN known y ON x.workflow_id = y.workflow_id AND x.id < y.id
 GROUP BY ALL ORDER BY n DESC, x.id, y.id
 """
 
-_DEPLOYED = """
-CREATE OR REPLACE TEMP TABLE deployed AS
-SELECT sol.* FROM sol JOIN outc USING (workflow_id) WHERE outc.status = 'deployed'
-"""
-
 _SETTINGS = """
 WITH entries AS (
     SELECT workflow_id, kinds,
         unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
-    FROM deployed WHERE settings IS NOT NULL
+    FROM sol JOIN outc USING (workflow_id)
+    WHERE outc.status = 'deployed' AND settings IS NOT NULL
 ),
 pairs AS (SELECT DISTINCT workflow_id, e.key AS path, e.value::VARCHAR AS value, kinds FROM entries)
 SELECT path, value, NULL AS kind, count(*) FROM pairs GROUP BY ALL
@@ -146,50 +179,25 @@ FROM (SELECT workflow_id, path, value, unnest(kinds) AS kind FROM pairs) GROUP B
 """
 
 _WEAK = """
-WITH r AS (
-    SELECT * FROM ev_scope WHERE type = 'retrieved'
-    QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY ts DESC, event_id DESC) = 1
-),
-weak AS (
-    SELECT * FROM r
-    WHERE len(patterns) = 0 OR list_max(list_transform(patterns, lambda p: p.score)) < $weak
-)
 SELECT weak.workflow_id, weak.intent, weak.patterns, list_sort(list_distinct(sol.kinds)),
-    outc.status, wf.cluster, weak.ts
+    outc.status, weak.cluster, weak.ts
 FROM weak
 LEFT JOIN sol USING (workflow_id) LEFT JOIN outc USING (workflow_id)
-LEFT JOIN wf USING (workflow_id)
 ORDER BY weak.ts DESC, weak.workflow_id
 LIMIT $limit
 """
 
-_WEAK_TOTAL = """
-WITH r AS (
-    SELECT * FROM ev_scope WHERE type = 'retrieved'
-    QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY ts DESC, event_id DESC) = 1
-)
-SELECT count(*) FROM r
-WHERE len(patterns) = 0 OR list_max(list_transform(patterns, lambda p: p.score)) < $weak
-"""
-
 _UNKNOWN = """
-WITH named AS (
-    SELECT workflow_id, unnest(list_transform({retrieved}, lambda i: i.id)) AS id
-    FROM ev_scope WHERE type = 'retrieved'
-    UNION ALL
-    SELECT workflow_id, unnest({used}) AS id FROM ev_scope WHERE type = 'solution'
-)
 SELECT id, count(DISTINCT workflow_id), min(workflow_id)
-FROM named ANTI JOIN {table} k ON k.id = named.id
+FROM named_all n WHERE kind = '{kind}' AND {scope} AND NOT EXISTS (
+    SELECT 1 FROM {table} k WHERE k.id = n.id
+)
 GROUP BY id
 """
 
 _USED_WITHOUT_RETRIEVAL = """
 WITH used AS (SELECT DISTINCT workflow_id, unnest(patterns_used) AS id FROM sol),
-listed AS (
-    SELECT DISTINCT workflow_id, unnest(list_transform(patterns, lambda i: i.id)) AS id
-    FROM ev_scope WHERE type = 'retrieved'
-)
+listed AS (SELECT workflow_id, id FROM rec_all WHERE kind = 'pattern' AND {scope})
 SELECT used.id, count(*), min(used.workflow_id)
 FROM used SEMI JOIN kb_patterns k ON k.id = used.id
 ANTI JOIN listed ON listed.workflow_id = used.workflow_id AND listed.id = used.id
@@ -197,9 +205,11 @@ GROUP BY used.id
 """
 
 _TOTALS = """
-SELECT count(*), count(DISTINCT workflow_id), min(ts), max(ts),
-    (SELECT count(*) FROM sol), (SELECT count(*) FROM deployed)
-FROM ev_scope
+SELECT sum(events), count(*), min(first_ts), max(last_ts),
+    (SELECT count(*) FROM sol),
+    (SELECT count(*) FROM sol JOIN outc USING (workflow_id) WHERE outc.status = 'deployed'),
+    (SELECT count(*) FROM weak)
+FROM wf WHERE {scope}
 """
 
 
@@ -224,12 +234,17 @@ def _load_kb(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> None:
 
 
 def deduplicate(con: duckdb.DuckDBPyConnection) -> DuplicateSummary:
-    """Keep the first delivery of each event id (table ev_all); count the others."""
-    con.execute(_DEDUPE)
-    valid = _scalar(con, "SELECT count(*) FROM log_lines WHERE reason IS NULL AND NOT blank")
-    kept = _scalar(con, "SELECT count(*) FROM ev_all")
-    conflicts = [str(row[0]) for row in con.execute(_CONFLICTS).fetchall()]
-    return DuplicateSummary(duplicates=valid - kept, conflicts=conflicts)
+    """Find re-delivered event ids (tables dup_ids, dropped); count the lines dropped."""
+    con.execute(_DUPLICATE_IDS)
+    con.execute(_DROPPED)
+    duplicates = _scalar(con, "SELECT count(*) FROM dropped")
+    conflicts = [
+        str(row[0])
+        for row in con.execute(
+            "SELECT event_id FROM dup_ids WHERE conflict ORDER BY event_id"
+        ).fetchall()
+    ]
+    return DuplicateSummary(duplicates=duplicates, conflicts=conflicts)
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> int:
@@ -237,41 +252,66 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _filter_window(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> None:
-    conditions = ["true"]
-    params: list[Any] = []
+def _literal(value: dt.datetime | float | str) -> str:
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{_naive(value).isoformat(sep=' ')}'"
+    if isinstance(value, float):
+        return repr(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> None:
+    """The analysed events (view ev) and the compact per-workflow tables built from them."""
+    window = ["true"]
     if options.since is not None:
-        conditions.append("ts >= ?")
-        params.append(_naive(options.since))
+        window.append(f"ts >= {_literal(options.since)}")
     if options.until is not None:
-        conditions.append("ts < ?")
-        params.append(_naive(options.until))
+        window.append(f"ts < {_literal(options.until)}")
+    has_dropped = _scalar(con, "SELECT count(*) FROM dropped") > 0
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE ev AS SELECT * FROM ev_all WHERE {' AND '.join(conditions)}",
-        params,
+        _EVENTS.format(
+            anti_join="ANTI JOIN dropped USING (rn)" if has_dropped else "",
+            window=" AND ".join(window),
+        )
     )
     con.execute(_WORKFLOWS)
+    if options.cluster is not None:
+        con.execute(f"DELETE FROM wf WHERE cluster IS DISTINCT FROM {_literal(options.cluster)}")
+    latest = {
+        "sol_all": ("solution", "workflow_id, event_id, ts, cluster, patterns_used, "
+                    "policies_applied, kinds, settings"),
+        "outc_all": ("outcome", "workflow_id, event_id, ts, cluster, status"),
+        "ret_all": ("retrieved", "workflow_id, event_id, ts, cluster, intent, patterns"),
+    }  # fmt: skip
+    for name, (event_type, columns) in latest.items():
+        con.execute(_LATEST.format(name=name, type=event_type, columns=columns))
+    weak = _literal(float(options.weak_match_threshold))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE weak_all AS SELECT * FROM ret_all WHERE len(patterns) = 0 "
+        f"OR list_max(list_transform(patterns, lambda p: p.score)) < {weak}"
+    )
+    con.execute(_RECOMMENDED_ALL)
+    con.execute(_NAMED_ALL)
 
 
-def _scope(con: duckdb.DuckDBPyConnection, cluster: str | None) -> None:
-    if cluster is None:
-        con.execute("CREATE OR REPLACE TEMP VIEW ev_scope AS SELECT * FROM ev")
-    else:
-        quoted = "'" + cluster.replace("'", "''") + "'"
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW ev_scope AS SELECT * FROM ev SEMI JOIN "
-            f"(SELECT workflow_id FROM wf WHERE cluster = {quoted}) w USING (workflow_id)"
-        )
-    con.execute(_LATEST.format(name="sol", type="solution"))
-    con.execute(_LATEST.format(name="outc", type="outcome"))
-    con.execute(_DEPLOYED)
+def _scope(con: duckdb.DuckDBPyConnection, cluster: str | None) -> str:
+    """Point the views sol, outc and weak at one cluster (or all); returns the scope condition."""
+    scope = "true" if cluster is None else f"cluster = {_literal(cluster)}"
+    for view, table in (("sol", "sol_all"), ("outc", "outc_all"), ("weak", "weak_all")):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {table} WHERE {scope}")
+    return scope
 
 
 def _items(
-    con: duckdb.DuckDBPyConnection, ids: Sequence[str], retrieved: str, used: str, strong: float
+    con: duckdb.DuckDBPyConnection,
+    ids: Sequence[str],
+    kind: str,
+    used: str,
+    scope: str,
+    strong: float,
 ) -> dict[str, ItemUsage]:
     items = {item_id: ItemUsage() for item_id in sorted(ids)}
-    sql = _ITEM_RECOMMENDED.format(retrieved=retrieved, used=used)
+    sql = _ITEM_RECOMMENDED.format(kind=kind, used=used, scope=scope)
     for item_id, recommended, strong_n, strong_used in con.execute(
         sql, {"strong": strong}
     ).fetchall():
@@ -327,12 +367,8 @@ def _best(patterns: list[dict[str, Any]]) -> tuple[str | None, float | None]:
     return str(best["id"]), float(best["score"])
 
 
-def _weak_intents(
-    con: duckdb.DuckDBPyConnection, options: AggregationOptions
-) -> tuple[list[WeakIntent], int]:
-    params = {"weak": options.weak_match_threshold}
-    total = con.execute(_WEAK_TOTAL, params).fetchall()[0][0]
-    rows = con.execute(_WEAK, {**params, "limit": options.max_evidence_intents}).fetchall()
+def _weak_intents(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> list[WeakIntent]:
+    rows = con.execute(_WEAK, {"limit": options.max_evidence_intents}).fetchall()
     intents = []
     for workflow_id, intent, patterns, kinds, status, cluster, ts in rows:
         best_id, best_score = _best(patterns or [])
@@ -349,21 +385,28 @@ def _weak_intents(
                 ts=_utc(ts) or dt.datetime.min.replace(tzinfo=dt.UTC),
             )
         )
-    return intents, int(total)
+    return intents
 
 
-def _anomalies(con: duckdb.DuckDBPyConnection) -> list[Anomaly]:
+def _anomalies(con: duckdb.DuckDBPyConnection, scope: str) -> list[Anomaly]:
     found: list[Anomaly] = []
-    for kind, table, retrieved, used in (
-        ("unknown_pattern", "kb_patterns", "patterns", "patterns_used"),
-        ("unknown_policy", "kb_policies", "policies", "policies_applied"),
+    for anomaly, kind, table in (
+        ("unknown_pattern", "pattern", "kb_patterns"),
+        ("unknown_policy", "policy", "kb_policies"),
     ):
-        sql = _UNKNOWN.format(retrieved=retrieved, used=used, table=table)
+        sql = _UNKNOWN.format(kind=kind, table=table, scope=scope)
         for item_id, workflows, example in con.execute(sql).fetchall():
             found.append(
-                Anomaly(kind=kind, id=item_id, workflows=int(workflows), example_workflow=example)  # type: ignore[arg-type]
+                Anomaly(
+                    kind=anomaly,  # type: ignore[arg-type]
+                    id=item_id,
+                    workflows=int(workflows),
+                    example_workflow=example,
+                )
             )
-    for item_id, workflows, example in con.execute(_USED_WITHOUT_RETRIEVAL).fetchall():
+    for item_id, workflows, example in con.execute(
+        _USED_WITHOUT_RETRIEVAL.format(scope=scope)
+    ).fetchall():
         found.append(
             Anomaly(
                 kind="used_without_retrieval",
@@ -381,10 +424,10 @@ def _report(
     options: AggregationOptions,
     cluster: str | None,
 ) -> UsageReport:
-    _scope(con, cluster)
+    scope = _scope(con, cluster)
     strong = options.strong_match_threshold
-    patterns = _items(con, list(kb.patterns), "patterns", "patterns_used", strong)
-    policies = _items(con, list(kb.policies), "policies", "policies_applied", strong)
+    patterns = _items(con, list(kb.patterns), "pattern", "patterns_used", scope, strong)
+    policies = _items(con, list(kb.policies), "policy", "policies_applied", scope, strong)
     additions: dict[str, dict[str, int]] = defaultdict(dict)
     for item_id, kind, count in con.execute(_COMMON_ADDITIONS).fetchall():
         additions[item_id][kind] = int(count)
@@ -395,13 +438,12 @@ def _report(
     co_usage = [
         PairUsage(a=a, b=b, workflows=int(n)) for a, b, n in con.execute(_CO_USAGE).fetchall()
     ]
-    weak, weak_total = _weak_intents(con, options)
-    row = con.execute(_TOTALS).fetchone()
+    row = con.execute(_TOTALS.format(scope=scope)).fetchone()
     assert row is not None  # an aggregate without GROUP BY always returns one row
-    events, workflows, start, end, with_solution, deployed = row
+    events, workflows, start, end, with_solution, deployed, weak_total = row
     return UsageReport(
         window=Window(start=_utc(start), end=_utc(end)),
-        events=int(events),
+        events=int(events or 0),
         workflows=int(workflows),
         workflows_with_solution=int(with_solution),
         deployed_solutions=int(deployed),
@@ -409,27 +451,23 @@ def _report(
         policies=policies,
         co_usage=co_usage,
         settings=_settings(con),
-        weak_intents=weak,
-        weak_intents_total=weak_total,
-        anomalies=_anomalies(con),
+        weak_intents=_weak_intents(con, options),
+        weak_intents_total=int(weak_total),
+        anomalies=_anomalies(con, scope),
     )
 
 
 def aggregate_usage(
     con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, options: AggregationOptions
 ) -> UsageReport:
-    """The usage report of the deduplicated events in `ev_all`, filtered by `options`.
+    """The usage report of the valid, deduplicated lines of `log_lines`, filtered by `options`.
 
     Includes one breakdown per cluster (by the cluster of each workflow's latest event).
     """
     _load_kb(con, kb)
-    _filter_window(con, options)
+    _prepare(con, options)
     clusters_sql = "SELECT DISTINCT cluster FROM wf WHERE cluster IS NOT NULL"
-    params: list[Any] = []
-    if options.cluster is not None:
-        clusters_sql += " AND cluster = ?"
-        params.append(options.cluster)
-    names = sorted(str(row[0]) for row in con.execute(clusters_sql, params).fetchall())
+    names = sorted(str(row[0]) for row in con.execute(clusters_sql).fetchall())
     report = _report(con, kb, options, options.cluster)
     report.clusters = {name: _report(con, kb, options, name) for name in names}
     return report

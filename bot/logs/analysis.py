@@ -56,7 +56,7 @@ def parse_time(value: str | dt.datetime | None, option: str) -> dt.datetime | No
 
 
 def _connect(spill_dir: str) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(
+    con = duckdb.connect(
         ":memory:",
         config={
             "threads": DUCKDB_THREADS,
@@ -66,6 +66,9 @@ def _connect(spill_dir: str) -> duckdb.DuckDBPyConnection:
             "preserve_insertion_order": True,
         },
     )
+    # DuckDB draws a progress bar on standard output for long queries; that is --json's stream.
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _rejected(con: duckdb.DuckDBPyConnection) -> Iterator[RejectedLine]:

@@ -28,30 +28,41 @@ _PATHS = (
     "policies_applied", "resources", "settings", "status", "error",
 )  # fmt: skip
 
+# Wildcard paths read every element of a list in one pass; they skip elements that lack the key,
+# so "every element has it" is a count equal to the list length.
 _MACROS = r"""
 CREATE OR REPLACE TEMP MACRO pb_is_num(x) AS json_type(x) IN ('BIGINT', 'UBIGINT', 'DOUBLE');
 CREATE OR REPLACE TEMP MACRO pb_nonempty(x) AS json_type(x) = 'VARCHAR' AND x::VARCHAR <> '""';
 CREATE OR REPLACE TEMP MACRO pb_opt_text(x) AS x IS NULL OR json_type(x) IN ('VARCHAR', 'NULL');
-CREATE OR REPLACE TEMP MACRO pb_all(xs) AS coalesce(list_bool_and(xs), true);
-CREATE OR REPLACE TEMP MACRO pb_scores_ok(x) AS x IS NULL OR (json_type(x) = 'ARRAY' AND pb_all(
-    list_transform(json_extract(x, '$[*]'), lambda e: json_type(e) = 'OBJECT'
-        AND coalesce(pb_nonempty(json_extract(e, '$.id')), false)
-        AND coalesce(pb_is_num(json_extract(e, '$.score')), false))));
-CREATE OR REPLACE TEMP MACRO pb_names_ok(x) AS x IS NULL OR (json_type(x) = 'ARRAY' AND pb_all(
-    list_transform(json_extract(x, '$[*]'), lambda e: pb_nonempty(e))));
-CREATE OR REPLACE TEMP MACRO pb_resources_ok(x) AS x IS NULL OR (json_type(x) = 'ARRAY' AND pb_all(
-    list_transform(json_extract(x, '$[*]'), lambda e: json_type(e) = 'OBJECT'
-        AND coalesce(pb_nonempty(json_extract(e, '$.kind')), false)
-        AND pb_opt_text(coalesce(json_extract(e, '$.apiVersion'), json_extract(e, '$.api_version')))
-        AND pb_opt_text(json_extract(e, '$.name')))));
-CREATE OR REPLACE TEMP MACRO pb_settings_ok(x) AS x IS NULL OR (json_type(x) = 'OBJECT' AND pb_all(
-    list_transform(json_extract(x, '$.*'), lambda e: json_type(e) NOT IN ('ARRAY', 'OBJECT'))));
+CREATE OR REPLACE TEMP MACRO pb_all(xs, wanted) AS
+    coalesce(list_bool_and(list_transform(xs, lambda t: list_contains(wanted, t))), true);
+CREATE OR REPLACE TEMP MACRO pb_count(xs, wanted) AS
+    len(list_filter(xs, lambda t: list_contains(wanted, t)));
+CREATE OR REPLACE TEMP MACRO pb_scores_ok(x) AS x IS NULL OR (json_type(x) = 'ARRAY'
+    AND pb_all(json_type(x, '$[*]'), ['OBJECT'])
+    AND pb_count(json_type(x, '$[*].id'), ['VARCHAR']) = json_array_length(x)
+    AND NOT list_contains(json_extract_string(x, '$[*].id'), '')
+    AND pb_count(json_type(x, '$[*].score'), ['BIGINT', 'UBIGINT', 'DOUBLE'])
+        = json_array_length(x));
+CREATE OR REPLACE TEMP MACRO pb_names_ok(x) AS x IS NULL OR (json_type(x) = 'ARRAY'
+    AND pb_all(json_type(x, '$[*]'), ['VARCHAR'])
+    AND NOT list_contains(json_extract_string(x, '$[*]'), ''));
+CREATE OR REPLACE TEMP MACRO pb_resources_ok(x) AS x IS NULL OR (json_type(x) = 'ARRAY'
+    AND pb_all(json_type(x, '$[*]'), ['OBJECT'])
+    AND pb_count(json_type(x, '$[*].kind'), ['VARCHAR']) = json_array_length(x)
+    AND NOT list_contains(json_extract_string(x, '$[*].kind'), '')
+    AND pb_all(json_type(x, '$[*].apiVersion'), ['VARCHAR', 'NULL'])
+    AND pb_all(json_type(x, '$[*].api_version'), ['VARCHAR', 'NULL'])
+    AND pb_all(json_type(x, '$[*].name'), ['VARCHAR', 'NULL']));
+CREATE OR REPLACE TEMP MACRO pb_settings_ok(x) AS x IS NULL OR (json_type(x) = 'OBJECT'
+    AND NOT list_contains(json_type(x, '$.*'), 'ARRAY')
+    AND NOT list_contains(json_type(x, '$.*'), 'OBJECT'));
 """
 
-# RFC 3339 as pydantic (speedate) reads it: 'T', 't' or ' ' between date and time, optional
+# RFC 3339 as pydantic (speedate) reads it: 'T', 't', ' ' or '_' between date and time, optional
 # seconds and fraction ('.' or ','), and an offset that is Z, z, +HH:MM or +HHMM.
 _TS_PATTERN = (
-    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"^(\d{4}-\d{2}-\d{2})[Tt _](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
     r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$"
 )
 _TS_GROUPS = "['date', 'hh', 'mi', 'ss', 'frac', 'zulu', 'sign', 'oh', 'om']"
@@ -76,8 +87,10 @@ def _quote(text: str) -> str:
 _CHECKED = f"""
 WITH raw AS ({{lines}}),
 valid AS (
-    SELECT *, NOT blank AND json_valid(line) AS is_json
-    FROM (SELECT *, coalesce(trim(line, ' \t\r\n') = '', true) AS blank FROM raw)
+    -- Blank lines are skipped; only lines that are not JSON need the (slower) trim.
+    SELECT *, CASE WHEN is_json THEN false ELSE coalesce(trim(line, ' \t\r\n') = '', true) END
+        AS blank
+    FROM (SELECT *, coalesce(json_valid(line), false) AS is_json FROM raw)
 ),
 parsed AS (
     SELECT *,
@@ -176,7 +189,7 @@ SELECT file_index, rn, reason, blank,
     CASE WHEN reason IS NULL THEN type_name END AS type,
     CASE WHEN reason IS NULL THEN ts_utc END AS ts,
     CASE WHEN reason IS NULL THEN json_extract_string(cluster, '$') END AS cluster,
-    CASE WHEN reason IS NULL THEN hash(trim(line, ' \t\r\n')) END AS content,
+    CASE WHEN reason IS NULL THEN hash(line) END AS content,
     CASE WHEN reason IS NULL AND type_name = 'retrieved'
         THEN json_extract_string(intent, '$') END AS intent,
     CASE WHEN reason IS NULL AND type_name = 'retrieved'

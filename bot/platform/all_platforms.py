@@ -37,3 +37,9 @@ def open_platform(
 ) -> Platform:
     """The named platform (or the default for this environment), ready to use."""
     return PLATFORMS[name or default_platform(environ)](config, repo, environ)
+
+
+def check_platform(name: str | None, environ: Mapping[str, str]) -> None:
+    """Fail early, before any slow work, when the platform's settings are missing."""
+    if (name or default_platform(environ)) == "github":
+        settings_from_environment(environ)

@@ -8,6 +8,7 @@ A record lives in `<state>/proposals/<branch with / as __>.json`. Feedback is re
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ class LocalPlatform:
     def _record_path(self, branch: str) -> Path:
         return self.folder / (branch.replace("/", "__") + ".json")
 
-    def _records(self) -> list[dict[str, Any]]:
+    def _records(self) -> list[tuple[Path, dict[str, Any]]]:
         if not self.folder.is_dir():
             return []
         records = []
@@ -57,39 +58,46 @@ class LocalPlatform:
                     f"{path}:1: unreadable proposal record ({exc}); delete it or fix it"
                 ) from exc
             if isinstance(data, dict) and isinstance(data.get("branch"), str):
-                records.append(data)
-        return sorted(records, key=lambda record: int(record.get("number", 0)))
+                records.append((path, data))
+        return sorted(records, key=lambda item: int(item[1].get("number", 0)))
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any], path: Path | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._record_path(str(record["branch"]))
+        path = path or self._record_path(str(record["branch"]))
         path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     def _state(self, record: dict[str, Any], tip: str | None, base: str | None) -> ProposalState:
-        if record.get("state") == "closed":
-            return "closed"
+        if record.get("state") in ("closed", "merged"):
+            return "closed" if record["state"] == "closed" else "merged"
         landed = [sha for sha in (tip, record.get("head")) if sha and self.repo.has_commit(sha)]
         if base and any(self.repo.is_ancestor(sha, base) for sha in landed):
             return "merged"
         return "open" if tip else "closed"
 
-    def _proposal(self, record: dict[str, Any], base: str | None) -> Proposal:
+    def _proposal(self, path: Path, record: dict[str, Any], base: str | None) -> Proposal:
         branch = str(record["branch"])
         tip = self.repo.resolve(f"refs/heads/{branch}")
+        state = self._state(record, tip, base)
+        if state != "open" and record.get("state") == "open":
+            # A decision is final: freeze it, so a later proposal on the same branch cannot undo it.
+            merged_head = tip if state == "merged" and tip else record.get("head")
+            record.update(state=state, head=merged_head, closedAt=_now())
+            self._write(record, path)
         return Proposal(
             branch=branch,
             number=int(record["number"]),
-            url=str(self._record_path(branch)),
-            state=self._state(record, tip, base),
+            # Stable even when the record file is renamed after a later re-proposal.
+            url=f"local:{branch}#{record['number']}",
+            state=state,
             title=str(record.get("title", "")),
             body=str(record.get("body", "")),
-            head=tip or record.get("head"),
+            head=tip if state == "open" else record.get("head"),
             closed_at=record.get("closedAt"),
         )
 
     def proposals(self) -> list[Proposal]:
         base = self.repo.resolve(f"refs/heads/{self.base_branch()}")
-        return [self._proposal(record, base) for record in self._records()]
+        return [self._proposal(path, record, base) for path, record in self._records()]
 
     def branch_tip(self, branch: str) -> str | None:
         return self.repo.resolve(f"refs/heads/{branch}")
@@ -112,7 +120,12 @@ class LocalPlatform:
         if existing is not None:
             return existing
         records = self._records()
-        number = max((int(record.get("number", 0)) for record in records), default=0) + 1
+        number = max((int(record.get("number", 0)) for _, record in records), default=0) + 1
+        path = self._record_path(branch)
+        for old_path, old in records:
+            if old_path == path:
+                # The decided proposal this one follows keeps its record, under its number.
+                old_path.rename(path.with_suffix(f".{old['number']}.json"))
         record: dict[str, Any] = {
             "number": number,
             "branch": branch,
@@ -124,8 +137,8 @@ class LocalPlatform:
             "head": self.branch_tip(branch),
             "comments": [],
         }
-        self._write(record)
-        return self._proposal(record, self.repo.resolve(f"refs/heads/{record['base']}"))
+        self._write(record, path)
+        return self._proposal(path, record, self.repo.resolve(f"refs/heads/{record['base']}"))
 
     def _record_for(self, branch: str) -> dict[str, Any]:
         path = self._record_path(branch)
@@ -157,3 +170,7 @@ class LocalPlatform:
         self.folder.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return status
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.learning.suggestion import Suggestion, SuggestionType
@@ -36,7 +36,6 @@ class ProposalMetadata:
     head: str | None = None  # the last commit the bot pushed to the branch
     human_edits: bool = False  # set once the bot has said it stops updating the branch
     previously_rejected: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_comment(self) -> str:
         data: dict[str, Any] = {
@@ -124,6 +123,10 @@ def title_of(suggestion: Suggestion) -> str:
     if changed:
         return f"patternbot: update {', '.join(changed)} of {item}"
     return f"patternbot: update {item}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _percent(value: float | None) -> str:
@@ -248,7 +251,7 @@ def render_body(
 
     def build(intents: int, clusters: bool, diff_limit: int | None) -> str:
         parts = [
-            f"## {title_of(suggestion).removeprefix('patternbot: ').capitalize()}\n",
+            f"## {_sentence(title_of(suggestion).removeprefix('patternbot: '))}\n",
             f"{neutralise(suggestion.reason)}\n{notice}",
             f"**Confidence {suggestion.confidence:.2f}** — {evidence_summary(suggestion)}. "
             f"Drafted by {suggestion.drafted_by}; every number comes from the workflow logs.\n",

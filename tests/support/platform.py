@@ -15,7 +15,7 @@ import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,6 +293,7 @@ class Recorded:
     template: str
     status: int
     body: Any
+    authorization: str = ""
 
 
 class GitHubStandIn:
@@ -638,7 +639,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 # Applied or not, the client only sees the injected failure.
                 status, template = fault.status, ""
                 answer = {"message": f"fault injected ({fault.status})", "documentation_url": ""}
-            standin.requests.append(Recorded(self.command, parts.path, template, status, answer))
+            authorization = self.headers.get("Authorization", "")
+            standin.requests.append(
+                Recorded(self.command, parts.path, template, status, answer, authorization)
+            )
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -697,6 +701,3 @@ def github_world(tmp_path: Path) -> Iterator[GitHubWorld]:
 def platform_kb(tmp_path: Path) -> Path:
     """A local knowledge-base repository for the local platform."""
     return make_platform_kb(tmp_path / "kb")
-
-
-SuggestionFactory = Callable[..., Suggestion]
