@@ -34,14 +34,19 @@ MAX_EXAMPLES = 5
 MAX_EXAMPLE_LENGTH = 160
 
 
-def group_by_meaning(vectors: npt.NDArray[np.float32], threshold: float) -> list[list[int]]:
-    """Average-linkage agglomerative clustering on cosine similarity, stopping below `threshold`."""
+def group_by_meaning(
+    vectors: npt.NDArray[np.float32], threshold: float, weights: list[int] | None = None
+) -> list[list[int]]:
+    """Average-linkage agglomerative clustering on cosine similarity, stopping below `threshold`.
+
+    `weights` counts how many texts each row stands for (identical intents are embedded once).
+    """
     n = len(vectors)
     if n == 0:
         return []
     sim = (vectors @ vectors.T).astype(np.float64)
     np.fill_diagonal(sim, -np.inf)
-    sizes = np.ones(n)
+    sizes = np.asarray(weights if weights is not None else [1] * n, dtype=np.float64)
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     while len(members) > 1:
         flat = int(np.argmax(sim))
@@ -97,12 +102,19 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
     intents = report.weak_intents
     if ctx.embedder is None or len(intents) < ctx.settings.gap_min_group_size:
         return []
-    vectors = ctx.embed([w.intent for w in intents])
+    by_text: dict[str, list[WeakIntent]] = {}
+    for weak in intents:
+        by_text.setdefault(weak.intent, []).append(weak)
+    texts = list(by_text)
+    groups = group_by_meaning(
+        ctx.embed(texts), ctx.settings.gap_similarity, [len(by_text[t]) for t in texts]
+    )
     findings: dict[tuple[str, ...], Finding] = {}
-    for indexes in group_by_meaning(vectors, ctx.settings.gap_similarity):
-        if len(indexes) < ctx.settings.gap_min_group_size:
+    for indexes in groups:
+        group = [weak for i in indexes for weak in by_text[texts[i]]]
+        if len(group) < ctx.settings.gap_min_group_size:
             continue
-        finding = _finding(ctx, [intents[i] for i in indexes])
+        finding = _finding(ctx, group)
         # Two groups with one resource set propose the same change: keep the better evidenced.
         if finding and (finding.key not in findings or finding.hits > findings[finding.key].hits):
             findings[finding.key] = finding

@@ -50,7 +50,7 @@ class DuplicateSummary:
     conflicts: list[str]
 
 
-# Valid lines; re-deliveries of an event id are dropped below, keeping the first by (ts, file order).
+# Valid lines; re-deliveries of an event id are dropped below (the first by ts, file order stays).
 _VALID = "SELECT * FROM log_lines WHERE reason IS NULL AND NOT blank"
 
 _DUPLICATE_IDS = f"""
