@@ -87,7 +87,7 @@ class LearningConfig(CamelModel):
     policy_coverage_similarity: float = Field(default=0.62, ge=-1.0, le=1.0)
     # A drafted new pattern whose description and triggers are at least this close (cosine) to an
     # existing pattern's is an update of that pattern.
-    duplicate_similarity: float = Field(default=0.4, ge=-1.0, le=1.0)
+    duplicate_similarity: float = Field(default=0.5, ge=-1.0, le=1.0)
     # ...and only when their resource sets overlap this much (Jaccard): a name alone is not enough.
     duplicate_resource_overlap: float = Field(default=0.5, ge=0.0, le=1.0)
     # Failing: the pattern's failure rate must be at least this many times the others' rate.

@@ -152,16 +152,16 @@ def test_more_cases_at_a_lower_confidence_do_not_bring_it_back(tmp_path: Path) -
 
 
 NIGHTLY = [
-    "nightly report job for finance",
-    "run a nightly report job",
-    "nightly report job that emails sales",
-    "nightly report job for the warehouse",
-    "a nightly report job with a config file",
-    "nightly report job for marketing numbers",
-    "schedule the nightly report job",
-    "nightly report job for compliance",
-    "nightly report job for the support team",
-    "weekly and nightly report job",
+    "nightly batch job for finance",
+    "run a nightly batch job",
+    "nightly batch job that emails sales",
+    "nightly batch job for the warehouse",
+    "a nightly batch job with a config file",
+    "nightly batch job for marketing numbers",
+    "schedule the nightly batch job",
+    "nightly batch job for compliance",
+    "nightly batch job for the support team",
+    "weekly and nightly batch job",
 ]
 
 
@@ -207,7 +207,7 @@ def test_a_new_pattern_close_to_an_existing_one_becomes_an_update_of_it(
     assert suggestion.draft["suggestedResources"] == ["CronJob", "ConfigMap"]
     assert suggestion.draft["id"] == "batch-job"
     details = suggestion.evidence.details
-    assert (details["duplicateOf"], details["draftedAs"]) == ("batch-job", "nightly-report-job")
+    assert (details["duplicateOf"], details["draftedAs"]) == ("batch-job", "nightly-batch-job")
     assert details["similarity"] >= learning_config().learning.duplicate_similarity
     assert suggestion.reason.endswith(
         f"that is close to batch-job (similarity {details['similarity']:.2f}), "
@@ -235,7 +235,7 @@ def test_a_new_pattern_that_adds_nothing_to_its_near_duplicate_is_dropped(
     assert run.suggestions == []
     [held] = run.held_back
     assert held.type == "create_pattern"
-    assert held.item == "nightly-report-job"
+    assert held.item == "nightly-batch-job"
     assert held.reason.startswith("close to existing pattern batch-job (similarity ")
     assert held.reason.endswith("), which already suggests all its resources")
 

@@ -39,7 +39,11 @@ def test_first_sync_adds_everything_and_the_second_changes_nothing(
     index = index_factory(repo)
     counting = CountingEmbedder(minilm)
     assert sync(repo, index, counting) == SyncReport(added=5)
-    assert len(counting.texts) == 5
+    # Each item has one trigger here: its naming text and that trigger are embedded.
+    kb = load_knowledge_base(repo)
+    expected = [t for items in (kb.patterns, kb.policies) for i in items.values() for t in i.semantic_texts()]
+    assert sorted(counting.texts) == sorted(expected)
+    assert len(counting.texts) == 10
     counting.texts.clear()
     assert sync(repo, index, counting) == SyncReport(unchanged=5)
     assert counting.texts == []
@@ -73,7 +77,7 @@ def test_a_changed_file_is_updated_and_only_it_is_re_embedded(
     counting = CountingEmbedder(minilm)
     assert sync(repo, index, counting) == SyncReport(updated=1, unchanged=4)
     changed = load_knowledge_base(repo).patterns["database"]
-    assert counting.texts == [changed.retrieval_text()]
+    assert counting.texts == changed.semantic_texts()
     assert index.payloads("pattern")["database"]["description"] == "PostgreSQL on a StatefulSet"
 
 
@@ -200,7 +204,7 @@ def test_a_requested_rebuild_re_embeds_everything_and_keeps_usage_metrics(
     assert sync(repo, index, embedder, rebuild=True) == SyncReport(
         added=5, rebuilt="requested with --rebuild"
     )
-    assert len(embedder.texts) == 5
+    assert len(embedder.texts) == 10  # naming text + one trigger per item
     assert index.payloads("pattern")["database"]["usageMetrics"]["timesUsed"] == 2
 
 
@@ -228,7 +232,7 @@ def test_nearest_returns_ids_with_cosine_scores(
     index = index_factory(repo)
     sync(repo, index, minilm)
     item = load_knowledge_base(repo).patterns["database"]
-    vector = minilm.embed([item.retrieval_text()])[0]
+    vector = minilm.embed([item.naming_text()])[0]
     nearest = index.nearest("pattern", vector.tolist(), 2)
     assert nearest[0][0] == "database"
     assert nearest[0][1] == pytest.approx(1.0, abs=1e-5)

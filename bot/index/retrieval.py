@@ -2,8 +2,9 @@
 
 The ORDER comes from Qdrant's hybrid query: dense (semantic) and lexical (BM25) candidates fused
 by Reciprocal Rank Fusion, so an exact term such as "postgres" or "cron" lifts an item the
-embedding ranks a little lower. The reported SCORE is the dense cosine similarity of intent and
-item, not the fusion score: fusion scores only rank one result list, while the cosine is an
+embedding ranks a little lower. Each item has several dense vectors (its naming text and each
+trigger) and is scored by the closest one. The reported SCORE is that dense cosine similarity of
+intent and item, not the fusion score: fusion scores only rank one result list, while the cosine is an
 absolute number comparable across queries (the metrics stage counts retrievals whose best score
 is below a threshold).
 """
@@ -84,8 +85,10 @@ def _matches(
     for point in points:
         payload = point.payload or {}
         stored = point.vector[DENSE] if isinstance(point.vector, dict) else None
-        # Qdrant stores cosine vectors normalised, so the dot product is the cosine.
-        cosine = float(np.dot(np.asarray(stored, dtype=np.float32), vector)) if stored else 0.0
+        # Qdrant stores cosine vectors normalised, so a dot product is a cosine; the item's score
+        # is the cosine of its closest semantic text (what MAX_SIM ranked it by).
+        rows = np.asarray(stored, dtype=np.float32) if stored else np.zeros((0, vector.size))
+        cosine = float((rows.reshape(-1, vector.size) @ vector).max()) if rows.size else 0.0
         # Six decimals: the same number in JSON output and in workflow logs, float noise removed.
         score = round(cosine, 6)
         found.append(

@@ -33,11 +33,13 @@ KINDS: tuple[Kind, ...] = ("pattern", "policy")
 DENSE = "dense"
 LEXICAL = "lexical"
 UPSERT_BATCH = 256
-# Reciprocal Rank Fusion tuned for small knowledge bases: with k=2 and the lexical list at half
-# weight, an item the lexical search ranks first beats the dense winner only when it is also in
-# the top 4 dense results, so one shared common word ("host", "services") cannot win on its own.
+# Reciprocal Rank Fusion tuned for small knowledge bases. Qdrant scores a result at 0-based rank
+# `pos` in a list of weight `w` as 1 / ((pos + 1) / w + k - 1). With k=2 and the lexical list at
+# w=0.38, the lexical top result (0.275) lifts an item from dense rank 3 (0.25) above the dense
+# winner (0.5) but not from dense rank 4 (0.2), and dense 2 + lexical 2 (0.493) does not beat it
+# either: one shared common word ("host", "services") cannot win on its own.
 RRF_K = 2
-RRF_WEIGHTS = (1.0, 0.5)
+RRF_WEIGHTS = (1.0, 0.38)
 _SCROLL_PAGE = 1000
 
 
@@ -51,7 +53,7 @@ class IndexPoint:
     """One item as stored: its dense and sparse vectors and its payload (which carries `id`)."""
 
     item_id: str
-    dense: Sequence[float]
+    dense: Sequence[Sequence[float]]  # one vector per semantic text (a multivector)
     sparse: SparseTerms
     payload: Mapping[str, Any]
 
@@ -96,22 +98,38 @@ class Index:
             return self.client.collection_exists(self.collection(kind))
 
     def layout(self, kind: Kind) -> tuple[int | None, bool]:
-        """A collection's dense vector size and whether its lexical vector has the IDF modifier."""
+        """A collection's dense vector size, and whether the rest of its layout is the current one.
+
+        Current: the dense vector is a MAX_SIM multivector and the lexical one has the IDF modifier.
+        """
         with self._translated(f"read collection {self.collection(kind)}"):
             info = self.client.get_collection(self.collection(kind))
         vectors = info.config.params.vectors
-        size = vectors[DENSE].size if isinstance(vectors, dict) and DENSE in vectors else None
+        dense = vectors.get(DENSE) if isinstance(vectors, dict) else None
+        size = dense.size if dense is not None else None
+        multivector = (
+            dense is not None
+            and dense.multivector_config is not None
+            and dense.multivector_config.comparator == models.MultiVectorComparator.MAX_SIM
+        )
         sparse = info.config.params.sparse_vectors or {}
         idf = LEXICAL in sparse and sparse[LEXICAL].modifier == models.Modifier.IDF
-        return size, idf
+        return size, idf and multivector
 
     def create(self, kind: Kind, dimension: int) -> None:
-        """Create the kind's collection: dense cosine vectors and IDF-weighted lexical vectors."""
+        """Create the kind's collection: dense cosine multivectors scored by their closest member
+        (MAX_SIM), and IDF-weighted lexical vectors."""
         with self._translated(f"create collection {self.collection(kind)}"):
             self.client.create_collection(
                 self.collection(kind),
                 vectors_config={
-                    DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+                    DENSE: models.VectorParams(
+                        size=dimension,
+                        distance=models.Distance.COSINE,
+                        multivector_config=models.MultiVectorConfig(
+                            comparator=models.MultiVectorComparator.MAX_SIM
+                        ),
+                    )
                 },
                 sparse_vectors_config={
                     LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)
@@ -151,7 +169,7 @@ class Index:
                 models.PointStruct(
                     id=point_id(kind, p.item_id),
                     vector={
-                        DENSE: [float(x) for x in p.dense],
+                        DENSE: [[float(x) for x in row] for row in p.dense],
                         LEXICAL: models.SparseVector(
                             indices=p.sparse.indices, values=p.sparse.values
                         ),
@@ -202,13 +220,14 @@ class Index:
         return len(operations)
 
     def nearest(self, kind: Kind, vector: Sequence[float], limit: int) -> list[tuple[str, float]]:
-        """The `limit` items with dense vectors closest to `vector`: (id, cosine), best first."""
+        """The `limit` items closest to `vector`: (id, cosine to the item's closest semantic text)."""
         if not self.exists(kind):
             return []
         with self._translated(f"search collection {self.collection(kind)}"):
             response = self.client.query_points(
                 self.collection(kind),
-                query=[float(x) for x in np.asarray(vector).ravel()],
+                # A one-vector multivector query: MAX_SIM is then the best single cosine.
+                query=[[float(x) for x in np.asarray(vector).ravel()]],
                 using=DENSE,
                 limit=limit,
                 with_payload=["id"],
@@ -225,7 +244,7 @@ class Index:
     ) -> list[models.ScoredPoint]:
         """Points ranked by Reciprocal Rank Fusion of dense and lexical search + dense vectors."""
         candidates = max(limit * 4, 20)
-        dense_query = [float(x) for x in dense]
+        dense_query = [[float(x) for x in dense]]
         prefetch = [
             models.Prefetch(query=dense_query, using=DENSE, limit=candidates, filter=query_filter)
         ]

@@ -136,11 +136,16 @@ def _sync_kind(
             )
         )
     if changed:
-        vectors = embedder.embed([item.retrieval_text() for item, _ in changed])
-        points = [
-            IndexPoint(item.id, vector.tolist(), document_vector(item.retrieval_text()), payload)
-            for (item, payload), vector in zip(changed, vectors, strict=True)
-        ]
+        # One embedding call for every semantic text of every changed item, then split per item.
+        texts = [item.semantic_texts() for item, _ in changed]
+        vectors = embedder.embed([text for item_texts in texts for text in item_texts])
+        points = []
+        start = 0
+        for (item, payload), item_texts in zip(changed, texts, strict=True):
+            rows = vectors[start : start + len(item_texts)]
+            start += len(item_texts)
+            sparse = document_vector(item.retrieval_text())
+            points.append(IndexPoint(item.id, rows.tolist(), sparse, payload))
         index.upsert(kind, points)
     removed = sorted(set(stored) - set(items))
     index.delete(kind, removed)

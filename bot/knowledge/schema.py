@@ -111,8 +111,20 @@ class KnowledgeItem(CamelModel):
     )
 
     def retrieval_text(self) -> str:
-        """The text embedded for semantic search: what a user's intent should be compared with."""
+        """The whole text of the item, for lexical (BM25) search."""
         return f"{self.description}. {'; '.join(self.triggers)}. {self.rationale}"
+
+    def naming_text(self) -> str:
+        """What the item is called: its description and triggers, without rationale or resources."""
+        return f"{self.description}. {'; '.join(self.triggers)}"
+
+    def semantic_texts(self) -> list[str]:
+        """The texts embedded for semantic search: the naming text, then each trigger on its own.
+
+        An intent is scored against the closest of them. Short intents match a single trigger far
+        better than a paragraph that also holds the rationale (measured in docs/index.md).
+        """
+        return [self.naming_text(), *self.triggers]
 
 
 class Pattern(KnowledgeItem):
