@@ -62,7 +62,7 @@ class RetrievalConfig(CamelModel):
 
 class MetricsConfig(CamelModel):
     # A retrieval whose best pattern score is below this is a weak match: evidence of a gap.
-    weak_match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    weak_match_threshold: float = Field(default=0.4, ge=-1.0, le=1.0)
     # Bounds on the user text kept as evidence (privacy): how many intents, how many characters.
     max_evidence_intents: int = Field(default=500, ge=0, le=100_000)
     max_intent_length: int = Field(default=240, ge=16, le=4000)

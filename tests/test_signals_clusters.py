@@ -121,3 +121,37 @@ def test_two_clusters_holding_separately_give_two_scoped_suggestions(tmp_path: P
     assert [(h.item, h.reason) for h in run.held_back] == [
         ("batch-job", "confidence 0.52 (60 of 100) is below the threshold 0.70")
     ]
+
+
+def test_clusters_that_all_hold_are_pooled_into_one_overall_suggestion(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    # The overall report can hold less evidence than its clusters (weak intents are bounded per
+    # report); two clusters that hold, and hold pooled, are one overall finding.
+    rep = report(
+        patterns={"batch-job": usage(strong_recommendations=10, strong_recommendations_used=3)},
+        clusters={
+            "eu": report(
+                patterns={
+                    "batch-job": usage(strong_recommendations=30, strong_recommendations_used=0)
+                }
+            ),
+            "us": report(
+                patterns={
+                    "batch-job": usage(strong_recommendations=30, strong_recommendations_used=1)
+                }
+            ),
+        },
+    )
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    [suggestion] = run.suggestions
+    assert suggestion.evidence.cluster is None
+    assert (suggestion.evidence.hits, suggestion.evidence.cases) == (59, 60)
+    assert suggestion.evidence.details["pooledFromClusters"] is True
+    assert suggestion.evidence.clusters == {
+        "eu": ClusterFigures(frequency=1.0, hits=30, cases=30),
+        "us": ClusterFigures(frequency=0.9667, hits=29, cases=30),
+    }
+    assert run.held_back == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from bot.errors import DraftingError
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import CamelModel
 from bot.learning import additions, co_usage, configurations, deprecation, gaps
+from bot.learning.confidence import wilson_lower_bound
 from bot.learning.dedupe import NearestIndex, against_history, against_knowledge_base
 from bot.learning.findings import Finding, SignalContext, TextEmbedder
 from bot.learning.history import DecisionHistory
@@ -120,6 +122,24 @@ def _verdict(min_support: int, threshold: float) -> Callable[[Finding], str | No
     return verdict
 
 
+def _pooler(z: float) -> Callable[[list[Finding]], Finding | None]:
+    def pool(findings: list[Finding]) -> Finding | None:
+        # The best evidenced cluster lends its wording data; the figures are the clusters' sums.
+        base = max(findings, key=lambda f: (f.hits, f.cases))
+        hits, cases = sum(f.hits for f in findings), sum(f.cases for f in findings)
+        return dataclasses.replace(
+            base,
+            hits=hits,
+            cases=cases,
+            confidence=wilson_lower_bound(hits, cases, z),
+            details=dict(base.details),
+            data=dict(base.data),
+            cluster=None,
+        )
+
+    return pool
+
+
 def _worth_listing(finding: Finding) -> bool:
     # Noise (a kind added in 20% of uses) would bury the near misses a reviewer wants to see.
     return finding.signal == deprecation.FAILING or (finding.frequency or 0.0) >= 0.5
@@ -165,7 +185,8 @@ def suggest(
         per_cluster = {
             name: measure(ctx, cluster_report) for name, cluster_report in report.clusters.items()
         }
-        selected, held = resolve_scope(overall, per_cluster, verdict)
+        pool = None if measure is deprecation.measure_failing else _pooler(settings.confidence_z)
+        selected, held = resolve_scope(overall, per_cluster, verdict, pool)
         run.held_back.extend(
             HeldBack(
                 signal=f.signal,

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -73,143 +73,145 @@ FROM ({_VALID}) v {{anti_join}}
 WHERE {{window}}
 """
 
-# Compact per-workflow tables, each carrying the workflow's cluster (that of its latest event),
-# so that every report, overall or per cluster, reads them instead of the events.
+# One row per workflow, in one pass over the events: its cluster (that of its latest event), its
+# latest solution, outcome and retrieval (greatest ts, then greatest event id), and the items of
+# all its retrievals and solutions. Every report, overall or per cluster, reads this table.
 _WORKFLOWS = """
 CREATE OR REPLACE TEMP TABLE wf AS
 SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster, count(*) AS events,
-    min(ts) AS first_ts, max(ts) AS last_ts
+    min(ts) AS first_ts, max(ts) AS last_ts,
+    arg_max(struct_pack(ts, patterns_used, policies_applied, kinds, settings), (ts, event_id))
+        FILTER (WHERE type = 'solution') AS sol,
+    arg_max(status, (ts, event_id)) FILTER (WHERE type = 'outcome') AS status,
+    arg_max(struct_pack(ts, intent, patterns), (ts, event_id))
+        FILTER (WHERE type = 'retrieved') AS ret,
+    flatten(list(patterns) FILTER (WHERE type = 'retrieved')) AS listed_patterns,
+    flatten(list(policies) FILTER (WHERE type = 'retrieved')) AS listed_policies,
+    list_distinct(flatten(list(patterns_used) FILTER (WHERE type = 'solution'))) AS named_patterns,
+    list_distinct(flatten(list(policies_applied) FILTER (WHERE type = 'solution')))
+        AS named_policies
 FROM ev GROUP BY workflow_id
 """
 
-# The latest event of a type per workflow: greatest ts, then greatest event id.
-_LATEST = """
-CREATE OR REPLACE TEMP TABLE {name} AS
-SELECT wf.cluster, e.* EXCLUDE (cluster)
+# One row per (workflow, item) the workflow names anywhere: whether a retrieval listed it (and
+# its best score) and whether the latest solution used it.
+_FACTS = """
+CREATE OR REPLACE TEMP TABLE facts AS
+SELECT workflow_id, kind, id, any_value(cluster) AS cluster, any_value(status) AS status,
+    any_value(sol_ts) AS sol_ts, max(score) AS score, bool_or(listed) AS listed,
+    bool_or(used) AS used
 FROM (
-    SELECT {columns} FROM ev WHERE type = '{type}'
-    QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY ts DESC, event_id DESC) = 1
-) e JOIN wf USING (workflow_id)
-"""
-
-_RECOMMENDED_ALL = """
-CREATE OR REPLACE TEMP TABLE rec_all AS
-SELECT wf.cluster, r.* FROM (
-    SELECT workflow_id, kind, item.id AS id, max(item.score) AS score FROM (
-        SELECT workflow_id, 'pattern' AS kind, unnest(patterns) AS item
-        FROM ev WHERE type = 'retrieved'
+    SELECT workflow_id, cluster, status, sol_ts, kind, item.id AS id, item.score AS score,
+        true AS listed, false AS used
+    FROM (
+        SELECT workflow_id, cluster, status, sol.ts AS sol_ts, 'pattern' AS kind,
+            unnest(listed_patterns) AS item FROM wf
         UNION ALL
-        SELECT workflow_id, 'policy' AS kind, unnest(policies) AS item
-        FROM ev WHERE type = 'retrieved'
-    ) GROUP BY ALL
-) r JOIN wf USING (workflow_id)
-"""
-
-_NAMED_ALL = """
-CREATE OR REPLACE TEMP TABLE named_all AS
-SELECT wf.cluster, n.* FROM (
-    SELECT DISTINCT workflow_id, kind, id FROM (
-        SELECT workflow_id, kind, id FROM rec_all
-        UNION ALL
-        SELECT workflow_id, 'pattern', unnest(patterns_used) FROM ev WHERE type = 'solution'
-        UNION ALL
-        SELECT workflow_id, 'policy', unnest(policies_applied) FROM ev WHERE type = 'solution'
+        SELECT workflow_id, cluster, status, sol.ts, 'policy', unnest(listed_policies) FROM wf
     )
-) n JOIN wf USING (workflow_id)
+    UNION ALL
+    SELECT workflow_id, cluster, status, sol.ts, 'pattern', id, NULL, false,
+        coalesce(list_contains(sol.patterns_used, id), false)
+    FROM (SELECT *, unnest(named_patterns) AS id FROM wf)
+    UNION ALL
+    SELECT workflow_id, cluster, status, sol.ts, 'policy', id, NULL, false,
+        coalesce(list_contains(sol.policies_applied, id), false)
+    FROM (SELECT *, unnest(named_policies) AS id FROM wf)
+)
+GROUP BY workflow_id, kind, id
 """
 
-_ITEM_RECOMMENDED = """
-WITH rec AS (SELECT * FROM rec_all WHERE kind = '{kind}' AND {scope}),
-used AS (SELECT DISTINCT workflow_id, unnest({used}) AS id FROM sol)
-SELECT rec.id, count(*), count(*) FILTER (WHERE score >= $strong),
-    count(used.id) FILTER (WHERE score >= $strong)
-FROM rec LEFT JOIN used ON rec.workflow_id = used.workflow_id AND rec.id = used.id
-GROUP BY rec.id
+# Every report query groups by its keys twice, overall and per cluster: `total` tells them apart
+# (a cluster row with cluster NULL holds the workflows without cluster, which are in no breakdown).
+_ITEMS = """
+SELECT GROUPING(cluster) = 1 AS total, cluster, kind, id,
+    count(*) FILTER (WHERE listed),
+    count(*) FILTER (WHERE listed AND score >= $strong),
+    count(*) FILTER (WHERE listed AND score >= $strong AND used),
+    count(*) FILTER (WHERE used),
+    count(*) FILTER (WHERE used AND status = 'deployed'),
+    count(*) FILTER (WHERE used AND status = 'failed'),
+    count(*) FILTER (WHERE used AND status = 'abandoned'),
+    max(sol_ts) FILTER (WHERE used),
+    count(*), min(workflow_id),
+    count(*) FILTER (WHERE used AND NOT listed), min(workflow_id) FILTER (WHERE used AND NOT listed)
+FROM facts
+GROUP BY GROUPING SETS ((kind, id), (cluster, kind, id))
 """
 
-_ITEM_USED = """
-WITH used AS (SELECT DISTINCT workflow_id, ts, unnest({used}) AS id FROM sol)
-SELECT used.id, count(*),
-    count(*) FILTER (WHERE o.status = 'deployed'),
-    count(*) FILTER (WHERE o.status = 'failed'),
-    count(*) FILTER (WHERE o.status = 'abandoned'),
-    max(used.ts)
-FROM used LEFT JOIN outc o USING (workflow_id)
-GROUP BY used.id
+_USED_KNOWN = """
+SELECT workflow_id, cluster, id, kinds, k.suggested FROM (
+    SELECT workflow_id, cluster, sol.kinds AS kinds, unnest(list_distinct(sol.patterns_used)) AS id
+    FROM wf WHERE sol IS NOT NULL
+) JOIN kb_patterns k USING (id)
 """
 
-_COMMON_ADDITIONS = """
-WITH used AS (SELECT DISTINCT workflow_id, unnest(patterns_used) AS id FROM sol),
-suggested AS (
-    SELECT used.workflow_id, list_distinct(flatten(list(k.suggested))) AS kinds
-    FROM used JOIN kb_patterns k USING (id) GROUP BY used.workflow_id
+_COMMON_ADDITIONS = f"""
+WITH per_workflow AS (
+    SELECT workflow_id, any_value(cluster) AS cluster, list(id) AS ids,
+        any_value(kinds) AS kinds, list_distinct(flatten(list(suggested))) AS suggested
+    FROM ({_USED_KNOWN}) GROUP BY workflow_id
 ),
 added AS (
-    SELECT DISTINCT workflow_id, kind FROM (
-        SELECT s.workflow_id, unnest(s.kinds) AS kind, coalesce(g.kinds, []) AS suggested
-        FROM sol s LEFT JOIN suggested g USING (workflow_id)
-    ) WHERE NOT list_contains(suggested, kind)
+    SELECT cluster, ids,
+        unnest(list_filter(list_distinct(kinds), lambda k: NOT list_contains(suggested, k)))
+            AS kind
+    FROM per_workflow
 )
-SELECT used.id, added.kind, count(*)
-FROM used JOIN added USING (workflow_id) SEMI JOIN kb_patterns k ON k.id = used.id
-GROUP BY ALL
+SELECT GROUPING(cluster) = 1 AS total, cluster, id, kind, count(*)
+FROM (SELECT cluster, unnest(ids) AS id, kind FROM added)
+GROUP BY GROUPING SETS ((id, kind), (cluster, id, kind))
 """
 
-_CO_USAGE = """
-WITH used AS (
-    SELECT DISTINCT workflow_id, unnest(patterns_used) AS id FROM sol
-), known AS (SELECT * FROM used SEMI JOIN kb_patterns k ON k.id = used.id)
-SELECT x.id, y.id, count(*) AS n
+_CO_USAGE = f"""
+WITH known AS ({_USED_KNOWN})
+SELECT GROUPING(x.cluster) = 1 AS total, x.cluster, x.id, y.id, count(*) AS n
 FROM known x JOIN known y ON x.workflow_id = y.workflow_id AND x.id < y.id
-GROUP BY ALL ORDER BY n DESC, x.id, y.id
+GROUP BY GROUPING SETS ((x.id, y.id), (x.cluster, x.id, y.id))
+ORDER BY n DESC, x.id, y.id
 """
 
 _SETTINGS = """
 WITH entries AS (
-    SELECT workflow_id, kinds,
-        unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
-    FROM sol JOIN outc USING (workflow_id)
-    WHERE outc.status = 'deployed' AND settings IS NOT NULL
+    SELECT workflow_id, cluster, sol.kinds AS kinds,
+        unnest(map_entries(CAST(sol.settings::JSON AS MAP(VARCHAR, JSON)))) AS e
+    FROM wf WHERE status = 'deployed' AND sol.settings IS NOT NULL
 ),
-pairs AS (SELECT DISTINCT workflow_id, e.key AS path, e.value::VARCHAR AS value, kinds FROM entries)
-SELECT path, value, NULL AS kind, count(*) FROM pairs GROUP BY ALL
-UNION ALL
-SELECT path, value, kind, count(DISTINCT workflow_id)
-FROM (SELECT workflow_id, path, value, unnest(kinds) AS kind FROM pairs) GROUP BY ALL
-"""
-
-_WEAK = """
-SELECT weak.workflow_id, weak.intent, weak.patterns, list_sort(list_distinct(sol.kinds)),
-    outc.status, weak.cluster, weak.ts
-FROM weak
-LEFT JOIN sol USING (workflow_id) LEFT JOIN outc USING (workflow_id)
-ORDER BY weak.ts DESC, weak.workflow_id
-LIMIT $limit
-"""
-
-_UNKNOWN = """
-SELECT id, count(DISTINCT workflow_id), min(workflow_id)
-FROM named_all n WHERE kind = '{kind}' AND {scope} AND NOT EXISTS (
-    SELECT 1 FROM {table} k WHERE k.id = n.id
+pairs AS (
+    SELECT DISTINCT workflow_id, cluster, e.key AS path, e.value::VARCHAR AS value, kinds
+    FROM entries
 )
-GROUP BY id
+SELECT GROUPING(cluster) = 1, cluster, path, value, NULL AS kind, count(*) FROM pairs
+GROUP BY GROUPING SETS ((path, value), (cluster, path, value))
+UNION ALL
+SELECT GROUPING(cluster) = 1, cluster, path, value, kind, count(DISTINCT workflow_id)
+FROM (SELECT workflow_id, cluster, path, value, unnest(kinds) AS kind FROM pairs)
+GROUP BY GROUPING SETS ((path, value, kind), (cluster, path, value, kind))
 """
 
-_USED_WITHOUT_RETRIEVAL = """
-WITH used AS (SELECT DISTINCT workflow_id, unnest(patterns_used) AS id FROM sol),
-listed AS (SELECT workflow_id, id FROM rec_all WHERE kind = 'pattern' AND {scope})
-SELECT used.id, count(*), min(used.workflow_id)
-FROM used SEMI JOIN kb_patterns k ON k.id = used.id
-ANTI JOIN listed ON listed.workflow_id = used.workflow_id AND listed.id = used.id
-GROUP BY used.id
+_IS_WEAK = (
+    "ret IS NOT NULL AND (len(ret.patterns) = 0 "
+    "OR list_max(list_transform(ret.patterns, lambda p: p.score)) < {weak})"
+)
+
+# The most recent weak workflows, ranked overall and within their cluster.
+_WEAK = f"""
+SELECT * FROM (
+    SELECT workflow_id, ret.intent, ret.patterns, list_sort(list_distinct(sol.kinds)), status,
+        cluster, ret.ts,
+        row_number() OVER (ORDER BY ret.ts DESC, workflow_id) AS overall_rank,
+        row_number() OVER (PARTITION BY cluster ORDER BY ret.ts DESC, workflow_id) AS cluster_rank
+    FROM wf WHERE {_IS_WEAK}
+)
+WHERE overall_rank <= $limit OR (cluster IS NOT NULL AND cluster_rank <= $limit)
+ORDER BY ts DESC, workflow_id
 """
 
-_TOTALS = """
-SELECT sum(events), count(*), min(first_ts), max(last_ts),
-    (SELECT count(*) FROM sol),
-    (SELECT count(*) FROM sol JOIN outc USING (workflow_id) WHERE outc.status = 'deployed'),
-    (SELECT count(*) FROM weak)
-FROM wf WHERE {scope}
+_TOTALS = f"""
+SELECT GROUPING(cluster) = 1, cluster, sum(events), count(*), min(first_ts), max(last_ts),
+    count(sol), count(*) FILTER (WHERE sol IS NOT NULL AND status = 'deployed'),
+    count(*) FILTER (WHERE {_IS_WEAK})
+FROM wf GROUP BY GROUPING SETS ((), (cluster))
 """
 
 
@@ -261,7 +263,7 @@ def _literal(value: dt.datetime | float | str) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> None:
-    """The analysed events (view ev) and the compact per-workflow tables built from them."""
+    """The analysed events (view ev), one row per workflow (wf) and per workflow item (facts)."""
     window = ["true"]
     if options.since is not None:
         window.append(f"ts >= {_literal(options.since)}")
@@ -277,60 +279,98 @@ def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> Non
     con.execute(_WORKFLOWS)
     if options.cluster is not None:
         con.execute(f"DELETE FROM wf WHERE cluster IS DISTINCT FROM {_literal(options.cluster)}")
-    latest = {
-        "sol_all": ("solution", "workflow_id, event_id, ts, cluster, patterns_used, "
-                    "policies_applied, kinds, settings"),
-        "outc_all": ("outcome", "workflow_id, event_id, ts, cluster, status"),
-        "ret_all": ("retrieved", "workflow_id, event_id, ts, cluster, intent, patterns"),
-    }  # fmt: skip
-    for name, (event_type, columns) in latest.items():
-        con.execute(_LATEST.format(name=name, type=event_type, columns=columns))
-    weak = _literal(float(options.weak_match_threshold))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE weak_all AS SELECT * FROM ret_all WHERE len(patterns) = 0 "
-        f"OR list_max(list_transform(patterns, lambda p: p.score)) < {weak}"
+    con.execute(_FACTS)
+
+
+# Reports by scope: None is the overall report, a name is that cluster's breakdown.
+Reports = dict[str | None, UsageReport]
+AnomalyKind = Literal["unknown_pattern", "unknown_policy"]
+
+
+def _target(reports: Reports, total: bool, cluster: str | None) -> UsageReport | None:
+    """The report a grouped row belongs to (None for workflows without cluster)."""
+    if total:
+        return reports[None]
+    return reports.get(cluster) if cluster is not None else None
+
+
+def _new_report(kb: KnowledgeBase) -> UsageReport:
+    return UsageReport(
+        patterns={item_id: ItemUsage() for item_id in sorted(kb.patterns)},
+        policies={item_id: ItemUsage() for item_id in sorted(kb.policies)},
     )
-    con.execute(_RECOMMENDED_ALL)
-    con.execute(_NAMED_ALL)
 
 
-def _scope(con: duckdb.DuckDBPyConnection, cluster: str | None) -> str:
-    """Point the views sol, outc and weak at one cluster (or all); returns the scope condition."""
-    scope = "true" if cluster is None else f"cluster = {_literal(cluster)}"
-    for view, table in (("sol", "sol_all"), ("outc", "outc_all"), ("weak", "weak_all")):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {table} WHERE {scope}")
-    return scope
+def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, weak: str) -> Reports:
+    reports: Reports = {None: _new_report(kb)}
+    rows = con.execute(_TOTALS.replace("{weak}", weak)).fetchall()
+    for total, cluster, events, workflows, start, end, with_solution, deployed, weak_n in rows:
+        if not total and cluster is None:
+            continue
+        key = None if total else str(cluster)
+        report = reports.setdefault(key, _new_report(kb))
+        report.window = Window(start=_utc(start), end=_utc(end))
+        report.events = int(events or 0)
+        report.workflows = int(workflows)
+        report.workflows_with_solution = int(with_solution)
+        report.deployed_solutions = int(deployed)
+        report.weak_intents_total = int(weak_n)
+    return reports
 
 
-def _items(
-    con: duckdb.DuckDBPyConnection,
-    ids: Sequence[str],
-    kind: str,
-    used: str,
-    scope: str,
-    strong: float,
-) -> dict[str, ItemUsage]:
-    items = {item_id: ItemUsage() for item_id in sorted(ids)}
-    sql = _ITEM_RECOMMENDED.format(kind=kind, used=used, scope=scope)
-    for item_id, recommended, strong_n, strong_used in con.execute(
-        sql, {"strong": strong}
-    ).fetchall():
-        if item_id in items:
-            item = items[item_id]
-            item.times_recommended = int(recommended)
-            item.strong_recommendations = int(strong_n)
-            item.strong_recommendations_used = int(strong_used)
-    for item_id, times, deployed, failed, abandoned, last in con.execute(
-        _ITEM_USED.format(used=used)
-    ).fetchall():
-        if item_id in items:
-            item = items[item_id]
-            item.times_used = int(times)
-            item.deployed, item.failed, item.abandoned = int(deployed), int(failed), int(abandoned)
-            decided = item.deployed + item.failed
-            item.success_rate = item.deployed / decided if decided else None
-            item.last_used = _utc(last)
-    return items
+def _items(con: duckdb.DuckDBPyConnection, reports: Reports, strong: float) -> None:
+    """Per-item counters, and the anomalies found along the way."""
+    for row in con.execute(_ITEMS, {"strong": strong}).fetchall():
+        total, cluster, kind, item_id, recommended, strong_n, strong_used = row[:7]
+        used, deployed, failed, abandoned, last, named, example, unlisted, unlisted_eg = row[7:]
+        report = _target(reports, total, cluster)
+        if report is None:
+            continue
+        item = (report.patterns if kind == "pattern" else report.policies).get(item_id)
+        if item is None:
+            anomaly: AnomalyKind = "unknown_pattern" if kind == "pattern" else "unknown_policy"
+            report.anomalies.append(
+                Anomaly(kind=anomaly, id=item_id, workflows=int(named), example_workflow=example)
+            )
+            continue
+        item.times_recommended = int(recommended)
+        item.strong_recommendations = int(strong_n)
+        item.strong_recommendations_used = int(strong_used)
+        item.times_used = int(used)
+        item.deployed, item.failed, item.abandoned = int(deployed), int(failed), int(abandoned)
+        decided = item.deployed + item.failed
+        item.success_rate = item.deployed / decided if decided else None
+        item.last_used = _utc(last)
+        if kind == "pattern" and unlisted:
+            report.anomalies.append(
+                Anomaly(
+                    kind="used_without_retrieval",
+                    id=item_id,
+                    workflows=int(unlisted),
+                    example_workflow=unlisted_eg,
+                )
+            )
+    for report in reports.values():
+        report.anomalies.sort(key=lambda a: (a.kind, -a.workflows, a.id))
+
+
+def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports) -> None:
+    additions: dict[tuple[str | None, str], dict[str, int]] = defaultdict(dict)
+    for total, cluster, item_id, kind, count in con.execute(_COMMON_ADDITIONS).fetchall():
+        if total or cluster is not None:
+            additions[(None if total else cluster, item_id)][kind] = int(count)
+    for (key, item_id), kinds in additions.items():
+        reports[key].patterns[item_id].common_additions = dict(
+            sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+
+
+def _co_usage(con: duckdb.DuckDBPyConnection, reports: Reports) -> None:
+    for total, cluster, a, b, count in con.execute(_CO_USAGE).fetchall():
+        report = _target(reports, total, cluster)
+        if report is not None:
+            # Values come typed from SQL; skipping validation matters with many thousand pairs.
+            report.co_usage.append(PairUsage.model_construct(a=a, b=b, workflows=int(count)))
 
 
 def _setting_value(text: str | None) -> SettingValue:
@@ -338,22 +378,25 @@ def _setting_value(text: str | None) -> SettingValue:
     return value
 
 
-def _settings(con: duckdb.DuckDBPyConnection) -> list[SettingUsage]:
-    found: dict[tuple[str, str | None], SettingUsage] = {}
-    kinds: dict[tuple[str, str | None], dict[str, int]] = defaultdict(dict)
-    for path, value, kind, count in con.execute(_SETTINGS).fetchall():
-        key = (str(path), value)
+def _settings(con: duckdb.DuckDBPyConnection, reports: Reports) -> None:
+    found: dict[str | None, dict[tuple[str, str | None], SettingUsage]] = defaultdict(dict)
+    kinds: dict[tuple[str | None, str, str | None], dict[str, int]] = defaultdict(dict)
+    for total, cluster, path, value, kind, count in con.execute(_SETTINGS).fetchall():
+        if not total and cluster is None:
+            continue
+        key = None if total else str(cluster)
         if kind is None:
-            found[key] = SettingUsage(
+            found[key][(str(path), value)] = SettingUsage(
                 path=str(path), value=_setting_value(value), deployed_workflows=int(count)
             )
         else:
-            kinds[key][str(kind)] = int(count)
-    for key, usage in found.items():
-        usage.kinds = dict(sorted(kinds[key].items()))
-    return sorted(
-        found.values(), key=lambda s: (-s.deployed_workflows, s.path, json.dumps(s.value))
-    )
+            kinds[(key, str(path), value)][str(kind)] = int(count)
+    for key, settings in found.items():
+        for (path, value), usage in settings.items():
+            usage.kinds = dict(sorted(kinds[(key, path, value)].items()))
+        reports[key].settings = sorted(
+            settings.values(), key=lambda s: (-s.deployed_workflows, s.path, json.dumps(s.value))
+        )
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -367,94 +410,28 @@ def _best(patterns: list[dict[str, Any]]) -> tuple[str | None, float | None]:
     return str(best["id"]), float(best["score"])
 
 
-def _weak_intents(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> list[WeakIntent]:
-    rows = con.execute(_WEAK, {"limit": options.max_evidence_intents}).fetchall()
-    intents = []
-    for workflow_id, intent, patterns, kinds, status, cluster, ts in rows:
+def _weak_intents(
+    con: duckdb.DuckDBPyConnection, reports: Reports, options: AggregationOptions, weak: str
+) -> None:
+    limit = options.max_evidence_intents
+    rows = con.execute(_WEAK.replace("{weak}", weak), {"limit": limit}).fetchall()
+    for workflow_id, intent, patterns, kinds, status, cluster, ts, overall, in_cluster in rows:
         best_id, best_score = _best(patterns or [])
         status_value: OutcomeStatus | None = status
-        intents.append(
-            WeakIntent(
-                workflow_id=workflow_id,
-                intent=_shorten(redact(intent or ""), options.max_intent_length),
-                best_pattern=best_id,
-                best_score=best_score,
-                kinds=[str(k) for k in kinds or []],
-                status=status_value,
-                cluster=cluster,
-                ts=_utc(ts) or dt.datetime.min.replace(tzinfo=dt.UTC),
-            )
+        weak_intent = WeakIntent(
+            workflow_id=workflow_id,
+            intent=_shorten(redact(intent or ""), options.max_intent_length),
+            best_pattern=best_id,
+            best_score=best_score,
+            kinds=[str(k) for k in kinds or []],
+            status=status_value,
+            cluster=cluster,
+            ts=_utc(ts) or dt.datetime.min.replace(tzinfo=dt.UTC),
         )
-    return intents
-
-
-def _anomalies(con: duckdb.DuckDBPyConnection, scope: str) -> list[Anomaly]:
-    found: list[Anomaly] = []
-    for anomaly, kind, table in (
-        ("unknown_pattern", "pattern", "kb_patterns"),
-        ("unknown_policy", "policy", "kb_policies"),
-    ):
-        sql = _UNKNOWN.format(kind=kind, table=table, scope=scope)
-        for item_id, workflows, example in con.execute(sql).fetchall():
-            found.append(
-                Anomaly(
-                    kind=anomaly,  # type: ignore[arg-type]
-                    id=item_id,
-                    workflows=int(workflows),
-                    example_workflow=example,
-                )
-            )
-    for item_id, workflows, example in con.execute(
-        _USED_WITHOUT_RETRIEVAL.format(scope=scope)
-    ).fetchall():
-        found.append(
-            Anomaly(
-                kind="used_without_retrieval",
-                id=item_id,
-                workflows=int(workflows),
-                example_workflow=example,
-            )
-        )
-    return sorted(found, key=lambda a: (a.kind, -a.workflows, a.id))
-
-
-def _report(
-    con: duckdb.DuckDBPyConnection,
-    kb: KnowledgeBase,
-    options: AggregationOptions,
-    cluster: str | None,
-) -> UsageReport:
-    scope = _scope(con, cluster)
-    strong = options.strong_match_threshold
-    patterns = _items(con, list(kb.patterns), "pattern", "patterns_used", scope, strong)
-    policies = _items(con, list(kb.policies), "policy", "policies_applied", scope, strong)
-    additions: dict[str, dict[str, int]] = defaultdict(dict)
-    for item_id, kind, count in con.execute(_COMMON_ADDITIONS).fetchall():
-        additions[item_id][kind] = int(count)
-    for item_id, kinds in additions.items():
-        patterns[item_id].common_additions = dict(
-            sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
-    co_usage = [
-        PairUsage(a=a, b=b, workflows=int(n)) for a, b, n in con.execute(_CO_USAGE).fetchall()
-    ]
-    row = con.execute(_TOTALS.format(scope=scope)).fetchone()
-    assert row is not None  # an aggregate without GROUP BY always returns one row
-    events, workflows, start, end, with_solution, deployed, weak_total = row
-    return UsageReport(
-        window=Window(start=_utc(start), end=_utc(end)),
-        events=int(events or 0),
-        workflows=int(workflows),
-        workflows_with_solution=int(with_solution),
-        deployed_solutions=int(deployed),
-        patterns=patterns,
-        policies=policies,
-        co_usage=co_usage,
-        settings=_settings(con),
-        weak_intents=_weak_intents(con, options),
-        weak_intents_total=int(weak_total),
-        anomalies=_anomalies(con, scope),
-    )
+        if overall <= limit:
+            reports[None].weak_intents.append(weak_intent)
+        if cluster is not None and in_cluster <= limit:
+            reports[cluster].weak_intents.append(weak_intent)
 
 
 def aggregate_usage(
@@ -466,8 +443,13 @@ def aggregate_usage(
     """
     _load_kb(con, kb)
     _prepare(con, options)
-    clusters_sql = "SELECT DISTINCT cluster FROM wf WHERE cluster IS NOT NULL"
-    names = sorted(str(row[0]) for row in con.execute(clusters_sql).fetchall())
-    report = _report(con, kb, options, options.cluster)
-    report.clusters = {name: _report(con, kb, options, name) for name in names}
+    weak = _literal(float(options.weak_match_threshold))
+    reports = _totals(con, kb, weak)
+    _items(con, reports, options.strong_match_threshold)
+    _common_additions(con, reports)
+    _co_usage(con, reports)
+    _settings(con, reports)
+    _weak_intents(con, reports, options, weak)
+    report = reports.pop(None)
+    report.clusters = {name: reports[name] for name in sorted(n for n in reports if n)}
     return report

@@ -4,6 +4,12 @@ Lines are read as raw text (one VARCHAR column, no quoting) so that every line k
 line number, then checked with DuckDB's JSON functions: a Python loop over a million lines would
 be the bottleneck. The rules mirror `EVENT_ADAPTER.validate_json(line, strict=True)` from
 bot/logs/events.py; tests/test_aggregate_properties.py checks that the two agree.
+
+Two passes keep this fast: every line is parsed once and accepted at once when it has the plain
+shape writers produce (the fast check); only the lines that fail it are checked field by field,
+which is what gives a rejected line its reason. The fast check accepts nothing the field-by-field
+check rejects (a property test holds it to that), so the result is the same as checking every line
+the slow way.
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ _TS_GROUPS = "['date', 'hh', 'mi', 'ss', 'frac', 'zulu', 'sign', 'oh', 'om']"
 def _lines_query(files: Sequence[LogFile]) -> str:
     paths = ", ".join(_quote(str(f.path)) for f in files)
     return (
-        f"SELECT file_index, row_number() OVER () AS rn, line FROM read_csv([{paths}], "
+        f"SELECT file_index, line FROM read_csv([{paths}], "
         f"columns = {{'line': 'VARCHAR'}}, delim = '{_DELIMITER}', quote = '', escape = '', "
         f"header = false, auto_detect = false, strict_mode = false, compression = 'auto', "
         # '\\r\\n' splits at LF and CRLF alike, so mixed line endings keep their line numbers.
@@ -181,7 +187,7 @@ FROM stamped
 """
 
 _LOAD = """
-CREATE OR REPLACE TEMP TABLE log_lines AS
+CREATE OR REPLACE TEMP TABLE {table} AS
 SELECT file_index, rn, reason, blank,
     CASE WHEN reason IS NOT NULL THEN line END AS raw,
     CASE WHEN reason IS NULL THEN json_extract_string(eid, '$') END AS event_id,
@@ -218,12 +224,122 @@ SELECT file_index, min(rn) AS first_rn FROM ({lines}) GROUP BY file_index
 """
 
 
-_NO_LINES = "SELECT 0 AS file_index, 0::BIGINT AS rn, NULL::VARCHAR AS line WHERE false"
+# The fast check. from_json gives each top-level value as minified JSON text (one parse per line;
+# a missing key and a JSON null both give NULL), so a value's type shows in its first character and
+# simple lists can be checked with one regular expression. Strings holding a quote or a backslash,
+# other key orders, extra keys in list elements, exponents and the like fall to the slow check.
+_FAST_KEYS = (
+    "v", "eventId", "workflowId", "workflow", "type", "ts", "cluster", "intent", "patterns",
+    "policies", "patternsUsed", "policiesApplied", "resources", "settings", "status", "error",
+)  # fmt: skip
+_FAST_STRUCT = "{" + ", ".join(f'"{key}": "JSON"' for key in _FAST_KEYS) + "}"
+_TEXT = r'"[^"\\]*"'
+_NAME = r'"[^"\\]+"'
+_NUMBER = r"-?\d{1,15}(\.\d{1,17})?"
+
+
+def _list_of(element: str) -> str:
+    return rf"\[({element}(,{element})*)?\]"
+
+
+def _entry(key: str, value: str) -> str:
+    return f'"{key}":{value}'
+
+
+_SCORES = _list_of(r"\{" + _entry("id", _NAME) + "," + _entry("score", _NUMBER) + r"\}")
+_NAMES = _list_of(_NAME)
+_RESOURCES = _list_of(
+    r"\{" + _entry("kind", _NAME) + f"(,{_entry('apiVersion', _TEXT)})?"
+    f"(,{_entry('name', _TEXT)})?" + r"\}"
+)
+_SCALAR = f"({_TEXT}|{_NUMBER}|true|false|null)"
+_SETTINGS = r"\{(" + f"{_TEXT}:{_SCALAR}(,{_TEXT}:{_SCALAR})*" + r")?\}"
+# Years 1900-2099 only, so that the conversion to UTC can never leave the calendar.
+_FAST_TS = (
+    r'"(19|20)\d\d-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?'
+    r'(Z|[+-]([01]\d|2[0-3]):[0-5]\d)"'
+)
+
+_FAST_MACROS = r"""
+CREATE OR REPLACE TEMP MACRO pb_text(x) AS
+    CASE WHEN contains(x, '\') THEN json_extract_string(x, '$') ELSE x[2:-2] END;
+CREATE OR REPLACE TEMP MACRO pb_fast_ts(x) AS
+    make_timestamp(epoch_us(try_cast(x[2:-2] AS TIMESTAMPTZ)));
+"""
+
+_FAST = f"""
+CREATE OR REPLACE TEMP TABLE log_scan AS
+WITH raw AS ({{lines}}),
+parsed AS (SELECT file_index, line, try(from_json(line, '{_FAST_STRUCT}')) AS j FROM raw),
+judged AS (
+    SELECT file_index, line, j, coalesce(j.v = '1'
+        AND starts_with(j.eventId, '"') AND j.eventId <> '""'
+        AND starts_with(j.workflowId, '"') AND j.workflowId <> '""'
+        AND j.workflow IN ('"recommend"', '"operate"')
+        AND regexp_full_match(j.ts, {_quote(_FAST_TS)}) AND pb_fast_ts(j.ts) IS NOT NULL
+        AND (j.cluster IS NULL OR starts_with(j.cluster, '"'))
+        AND CASE j.type
+            WHEN '"retrieved"' THEN starts_with(j.intent, '"')
+                AND regexp_full_match(j.patterns, {_quote(_SCORES)})
+                AND regexp_full_match(j.policies, {_quote(_SCORES)})
+            WHEN '"solution"' THEN regexp_full_match(j.patternsUsed, {_quote(_NAMES)})
+                AND regexp_full_match(j.policiesApplied, {_quote(_NAMES)})
+                AND regexp_full_match(j.resources, {_quote(_RESOURCES)})
+                AND regexp_full_match(j.settings, {_quote(_SETTINGS)})
+            WHEN '"outcome"' THEN j.status IN ('"deployed"', '"failed"', '"abandoned"')
+                AND (j.error IS NULL OR starts_with(j.error, '"'))
+            ELSE false
+        END, false) AS ok
+    FROM parsed
+)
+SELECT file_index,
+    -- Lines that fail the fast check are marked and keep their text for the slow check.
+    CASE WHEN NOT ok THEN '{{unchecked}}' END AS reason,
+    false AS blank,
+    CASE WHEN NOT ok THEN line END AS raw,
+    CASE WHEN ok THEN pb_text(j.eventId) END AS event_id,
+    CASE WHEN ok THEN pb_text(j.workflowId) END AS workflow_id,
+    CASE WHEN ok THEN j.type[2:-2] END AS type,
+    CASE WHEN ok THEN pb_fast_ts(j.ts) END AS ts,
+    CASE WHEN ok THEN pb_text(j.cluster) END AS cluster,
+    CASE WHEN ok THEN hash(line) END AS content,
+    CASE WHEN ok AND j.type = '"retrieved"' THEN pb_text(j.intent) END AS intent,
+    CASE WHEN ok AND j.type = '"retrieved"'
+        THEN from_json(j.patterns, '[{{"id": "VARCHAR", "score": "DOUBLE"}}]') END AS patterns,
+    CASE WHEN ok AND j.type = '"retrieved"'
+        THEN from_json(j.policies, '[{{"id": "VARCHAR", "score": "DOUBLE"}}]') END AS policies,
+    CASE WHEN ok AND j.type = '"solution"'
+        THEN from_json(j.patternsUsed, '["VARCHAR"]') END AS patterns_used,
+    CASE WHEN ok AND j.type = '"solution"'
+        THEN from_json(j.policiesApplied, '["VARCHAR"]') END AS policies_applied,
+    CASE WHEN ok AND j.type = '"solution"'
+        THEN list_transform(from_json(j.resources, '[{{"kind": "VARCHAR"}}]'), lambda r: r.kind)
+        END AS kinds,
+    CASE WHEN ok AND j.type = '"solution"' THEN j.settings END AS settings,
+    CASE WHEN ok AND j.type = '"outcome"' THEN j.status[2:-2] END AS status
+FROM judged
+"""
+
+# An internal reason: the line awaits the slow check (never left in log_lines after load_lines).
+UNCHECKED = "?"
+
+
+def fast_lines_sql(lines_sql: str) -> str:
+    """The statement creating log_scan from `lines_sql` (file_index, line) with the fast check only.
+
+    Rows keep the order of `lines_sql`. Lines it cannot accept have reason UNCHECKED and their
+    text in `raw`.
+    """
+    return _FAST.replace("{lines}", lines_sql).replace("{unchecked}", UNCHECKED)
+
+
+_NO_LINES = "SELECT 0 AS file_index, NULL::VARCHAR AS line WHERE false"
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define the SQL macros the line checks use on this connection."""
     con.execute(_MACROS)
+    con.execute(_FAST_MACROS)
 
 
 def checked_lines_sql(lines_sql: str) -> str:
@@ -255,11 +371,36 @@ def _translate(exc: duckdb.Error, files: Sequence[LogFile]) -> LogFormatError:
 
 
 def load_lines(con: duckdb.DuckDBPyConnection, files: Sequence[LogFile]) -> None:
-    """Read and check every line of `files` into the temp tables log_lines and log_file_starts."""
+    """Read and check every line of `files` into the temp view log_lines and table log_file_starts.
+
+    log_lines has one row per line: `rn` counts lines across all files in order, from 1.
+    """
     install_macros(con)
     lines = _lines_query(files) if files else _NO_LINES
     try:
-        con.execute(_LOAD.replace("{checked}", checked_lines_sql(lines)))
+        con.execute(fast_lines_sql(lines))
+        _check_the_rest(con)
         con.execute(_FILE_STARTS.replace("{lines}", "SELECT file_index, rn FROM log_lines"))
     except duckdb.Error as exc:
         raise _translate(exc, files) from exc
+
+
+def _check_the_rest(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the lines the fast check left unchecked their field-by-field verdict; view log_lines."""
+    # row_number() OVER () would make the scan single-threaded; an order-preserving CREATE TABLE
+    # AS keeps the lines in file order, so a row's rowid is its position (DuckDB's documented
+    # order preservation, with preserve_insertion_order on).
+    numbered = "SELECT rowid + 1 AS rn, * FROM log_scan"
+    unchecked = f"reason = {_quote(UNCHECKED)}"
+    row = con.execute(f"SELECT count(*) FROM log_scan WHERE {unchecked}").fetchone()
+    if not row or not row[0]:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW log_lines AS {numbered}")
+        return
+    lines = f"SELECT file_index, rn, raw AS line FROM ({numbered}) WHERE {unchecked}"
+    sql = _LOAD.replace("{table}", "log_rechecked")
+    con.execute(sql.replace("{checked}", checked_lines_sql(lines)))
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW log_lines AS {numbered} "
+        f"WHERE reason IS DISTINCT FROM {_quote(UNCHECKED)} "
+        "UNION ALL BY NAME SELECT * FROM log_rechecked"
+    )

@@ -107,7 +107,7 @@ class Scenario:
     outcome_rate: float = 0.95
     abandon_rate: float = 0.07
     strong_threshold: float = 0.55  # learning.strongMatchThreshold's default
-    weak_threshold: float = 0.5  # metrics.weakMatchThreshold's default
+    weak_threshold: float = 0.4  # metrics.weakMatchThreshold's default
 
     @classmethod
     def default_for_examples(cls) -> Scenario:

@@ -266,7 +266,7 @@ class _Generator:
     def _ranking(self, leading: list[tuple[str, float]], weak: bool) -> list[tuple[str, float]]:
         ranking = list(leading)
         if weak and not ranking:
-            ranking.append((self.rng.choice(self.active), self._score(0.3, 0.44)))
+            ranking.append((self.rng.choice(self.active), self._score(0.2, 0.38)))
         wanted = self.rng.randint(3, 5)
         seen = {item for item, _ in ranking}
         ceiling = min(min(score for _, score in ranking) - 0.02, SECONDARY_SCORE_CAP)
@@ -364,7 +364,7 @@ class _Generator:
             if rng.random() < 0.15:
                 kinds.append("ServiceMonitor")
             used = [s.addition_target] if rng.random() < s.gap_pattern_rate else []
-            leading = [(s.addition_target, self._score(0.3, 0.44))] if used else []
+            leading = [(s.addition_target, self._score(0.2, 0.38))] if used else []
             return _Draft(intent, leading, used, kinds, f"{subject}-{self.family.name}", weak=True)
         if role == "scattered":
             kinds = rng.sample(SCATTERED_KINDS, rng.randint(1, 2))
