@@ -79,7 +79,7 @@ class LearningConfig(CamelModel):
     # Co-usage: the pair must be used together this many times more often than chance.
     co_usage_min_lift: float = Field(default=1.5, ge=1.0)
     # Gaps: weak intents closer than this (cosine, average linkage) form one group.
-    gap_similarity: float = Field(default=0.5, ge=-1.0, le=1.0)
+    gap_similarity: float = Field(default=0.3, ge=-1.0, le=1.0)
     gap_min_group_size: int = Field(default=5, ge=2)
     # A kind belongs to a gap's resource set when this share of the group's solutions holds it.
     gap_kind_share: float = Field(default=0.6, gt=0.0, le=1.0)

@@ -90,7 +90,10 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
     assert draft.suggested_resources == ["Deployment", "Service", "HorizontalPodAutoscaler"]
     assert suggestion.draft == {
         "id": "model-inference-gpu",
-        "description": "Workloads for model inference with gpu",
+        "description": (
+            "Model inference gpu workloads: Deployment, Service and HorizontalPodAutoscaler, "
+            "for requests about model inference or gpu"
+        ),
         "triggers": ["model inference", "gpu"],
         "rationale": (
             "16 requests matched no existing pattern well; 94% of their solutions (15 of 16) used "
@@ -101,8 +104,8 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
         "suggestedResources": ["Deployment", "Service", "HorizontalPodAutoscaler"],
     }
     assert suggestion.reason == (
-        "16 requests like 'model inference' matched no pattern well and 94% of their solutions "
-        "(15 of 16) used Deployment, Service and HorizontalPodAutoscaler"
+        "16 requests about model inference or gpu matched no pattern well and 94% of their "
+        "solutions (15 of 16) used Deployment, Service and HorizontalPodAutoscaler"
     )
     assert suggestion.confidence == 0.7625
     assert suggestion.evidence.example_intents == GPU_INTENTS[:5]

@@ -126,9 +126,16 @@ def _triggers(texts: list[str]) -> list[str]:
     return [p for p in informative_phrases(texts, limit=6) if p not in whole]
 
 
-def _description(triggers: list[str]) -> str:
-    others = [t for t in triggers[1:] if f" {t} " not in f" {triggers[0]} "][:2]
-    return f"Workloads for {triggers[0]}" + (f" with {kinds_phrase(others)}" if others else "")
+def _topic(triggers: list[str]) -> str:
+    """The leading trigger words, once each: `model inference` from `model`, `inference`."""
+    return " ".join(dict.fromkeys(" ".join(triggers[:2]).split()))
+
+
+def _description(triggers: list[str], resources: list[str]) -> str:
+    return (
+        f"{_topic(triggers).capitalize()} workloads: {kinds_phrase(resources)}, for requests "
+        f"about {kinds_phrase(triggers[:3], 'or')}"
+    )
 
 
 def build(
@@ -139,13 +146,12 @@ def build(
     for finding in findings:
         resources: list[str] = finding.data["resources"]
         triggers = _triggers(finding.data["texts"]) or [" ".join(k.lower() for k in resources)]
-        name_words = " ".join(triggers[:2]).split()
         where = on_cluster(finding.cluster)
         size = finding.details["groupSize"]
         share = percent(finding.frequency)
         draft = {
-            "id": unique_id(slugify(" ".join(dict.fromkeys(name_words)), 4), taken_ids),
-            "description": _description(triggers),
+            "id": unique_id(slugify(_topic(triggers), 4), taken_ids),
+            "description": _description(triggers, resources),
             "triggers": triggers,
             "suggestedResources": resources,
             "rationale": (
@@ -162,7 +168,8 @@ def build(
                 type=SuggestionType.CREATE_PATTERN,
                 confidence=round(finding.confidence, 4),
                 reason=(
-                    f"{size} requests{where} like {triggers[0]!r} matched no pattern well and "
+                    f"{size} requests{where} about {kinds_phrase(triggers[:3], 'or')} matched "
+                    f"no pattern well and "
                     f"{share} of their solutions ({finding.hits} of {finding.cases}) "
                     f"used {kinds_phrase(resources)}"
                 ),

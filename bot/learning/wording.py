@@ -15,6 +15,7 @@ STOPWORDS = frozenset(
     just let like make me my need needs new of on one or our please run running set setup so some
     that the their them then there these this to up us use using want we with would you your
     redacted thing stuff something create creating service services k8s kubernetes cluster
+    team teams
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -76,20 +77,28 @@ def informative_phrases(texts: Sequence[str], limit: int = 6, min_share: float =
     return chosen
 
 
+# Path parts that name no concept of their own (`seccompProfile.type`): left out of names.
+GENERIC_SETTING_PARTS = frozenset(
+    {"spec", "template", "type", "value", "values", "name", "mode", "enabled", "*", "metadata"}
+)
+
+
 def readable_setting(path: str, parts: int = 2) -> str:
-    """The last `parts` parts of a setting path as words: `security context run as non root`."""
-    last = [part for part in re.split(r"[.\[\]/]+", path) if part and not part.isdigit()]
-    tail = last[-parts:]
+    """The last `parts` meaningful parts of a setting path as words: `security context seccomp
+    profile` for `spec.template.spec.securityContext.seccompProfile.type`."""
+    split = [part for part in re.split(r"[.\[\]/]+", path) if part and not part.isdigit()]
+    meaningful = [part for part in split if part.lower() not in GENERIC_SETTING_PARTS]
+    tail = (meaningful or split)[-parts:]
     spaced = " ".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", part) for part in tail)
     return re.sub(r"[_\-]+", " ", spaced).lower().strip()
 
 
-def kinds_phrase(kinds: Iterable[str]) -> str:
-    """`A, B and C`."""
+def kinds_phrase(kinds: Iterable[str], conjunction: str = "and") -> str:
+    """`A, B and C` (or `A, B or C`)."""
     items = list(kinds)
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def percent(frequency: float | None) -> str:

@@ -67,58 +67,62 @@ QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, rn) > 1
 
 _EVENTS = f"""
 CREATE OR REPLACE TEMP VIEW ev AS
-SELECT event_id, workflow_id, type, ts, cluster, intent, patterns, policies, patterns_used,
+SELECT rn, event_id, workflow_id, type, ts, cluster, intent, patterns, policies, patterns_used,
     policies_applied, kinds, settings, status
 FROM ({_VALID}) v {{anti_join}}
 WHERE {{window}}
 """
 
-# One row per workflow, in one pass over the events: its cluster (that of its latest event), its
-# latest solution, outcome and retrieval (greatest ts, then greatest event id), and the items of
-# all its retrievals and solutions. Every report, overall or per cluster, reads this table.
+# One row per workflow, in one pass over the events: its cluster (that of its latest event) and
+# its latest solution, outcome and retrieval (greatest ts, then greatest event id), the solution
+# and the retrieval by line (rn): aggregating whole lists per workflow would cost far more.
 _WORKFLOWS = """
 CREATE OR REPLACE TEMP TABLE wf AS
 SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster, count(*) AS events,
     min(ts) AS first_ts, max(ts) AS last_ts,
-    arg_max(struct_pack(ts, patterns_used, policies_applied, kinds, settings), (ts, event_id))
-        FILTER (WHERE type = 'solution') AS sol,
+    arg_max(rn, (ts, event_id)) FILTER (WHERE type = 'solution') AS sol_rn,
     arg_max(status, (ts, event_id)) FILTER (WHERE type = 'outcome') AS status,
-    arg_max(struct_pack(ts, intent, patterns), (ts, event_id))
-        FILTER (WHERE type = 'retrieved') AS ret,
-    flatten(list(patterns) FILTER (WHERE type = 'retrieved')) AS listed_patterns,
-    flatten(list(policies) FILTER (WHERE type = 'retrieved')) AS listed_policies,
-    list_distinct(flatten(list(patterns_used) FILTER (WHERE type = 'solution'))) AS named_patterns,
-    list_distinct(flatten(list(policies_applied) FILTER (WHERE type = 'solution')))
-        AS named_policies
+    arg_max(rn, (ts, event_id)) FILTER (WHERE type = 'retrieved') AS ret_rn,
+    arg_max(len(patterns) = 0 OR list_max(list_transform(patterns, lambda p: p.score)) < {weak},
+        (ts, event_id)) FILTER (WHERE type = 'retrieved') AS weak
 FROM ev GROUP BY workflow_id
 """
 
-# One row per (workflow, item) the workflow names anywhere: whether a retrieval listed it (and
-# its best score) and whether the latest solution used it.
+# The latest solution of each workflow, with the workflow's cluster and latest outcome.
+_SOLUTIONS = """
+CREATE OR REPLACE TEMP TABLE sol AS
+SELECT wf.workflow_id, wf.cluster, wf.status, l.ts, l.patterns_used, l.policies_applied, l.kinds,
+    l.settings
+FROM log_lines l JOIN wf ON l.rn = wf.sol_rn
+"""
+
+# One row per (workflow, item) the workflow names in any retrieval or solution: whether a
+# retrieval listed it (and its best score) and whether the latest solution used it.
 _FACTS = """
 CREATE OR REPLACE TEMP TABLE facts AS
-SELECT workflow_id, kind, id, any_value(cluster) AS cluster, any_value(status) AS status,
-    any_value(sol_ts) AS sol_ts, max(score) AS score, bool_or(listed) AS listed,
-    bool_or(used) AS used
-FROM (
-    SELECT workflow_id, cluster, status, sol_ts, kind, item.id AS id, item.score AS score,
-        true AS listed, false AS used
+WITH named AS (
+    SELECT workflow_id, kind, id, max(score) AS score, bool_or(listed) AS listed
     FROM (
-        SELECT workflow_id, cluster, status, sol.ts AS sol_ts, 'pattern' AS kind,
-            unnest(listed_patterns) AS item FROM wf
+        SELECT workflow_id, kind, item.id AS id, item.score AS score, true AS listed FROM (
+            SELECT workflow_id, 'pattern' AS kind, unnest(patterns) AS item
+            FROM ev WHERE type = 'retrieved'
+            UNION ALL
+            SELECT workflow_id, 'policy', unnest(policies) FROM ev WHERE type = 'retrieved'
+        )
         UNION ALL
-        SELECT workflow_id, cluster, status, sol.ts, 'policy', unnest(listed_policies) FROM wf
+        SELECT workflow_id, 'pattern', unnest(patterns_used), NULL, false
+        FROM ev WHERE type = 'solution'
+        UNION ALL
+        SELECT workflow_id, 'policy', unnest(policies_applied), NULL, false
+        FROM ev WHERE type = 'solution'
     )
-    UNION ALL
-    SELECT workflow_id, cluster, status, sol.ts, 'pattern', id, NULL, false,
-        coalesce(list_contains(sol.patterns_used, id), false)
-    FROM (SELECT *, unnest(named_patterns) AS id FROM wf)
-    UNION ALL
-    SELECT workflow_id, cluster, status, sol.ts, 'policy', id, NULL, false,
-        coalesce(list_contains(sol.policies_applied, id), false)
-    FROM (SELECT *, unnest(named_policies) AS id FROM wf)
+    GROUP BY workflow_id, kind, id
 )
-GROUP BY workflow_id, kind, id
+SELECT n.workflow_id, n.kind, n.id, n.score, n.listed, wf.cluster, wf.status, sol.ts AS sol_ts,
+    coalesce(list_contains(
+        CASE WHEN n.kind = 'pattern' THEN sol.patterns_used ELSE sol.policies_applied END, n.id
+    ), false) AS used
+FROM named n JOIN wf USING (workflow_id) LEFT JOIN sol USING (workflow_id)
 """
 
 # Every report query groups by its keys twice, overall and per cluster: `total` tells them apart
@@ -141,8 +145,7 @@ GROUP BY GROUPING SETS ((kind, id), (cluster, kind, id))
 
 _USED_KNOWN = """
 SELECT workflow_id, cluster, id, kinds, k.suggested FROM (
-    SELECT workflow_id, cluster, sol.kinds AS kinds, unnest(list_distinct(sol.patterns_used)) AS id
-    FROM wf WHERE sol IS NOT NULL
+    SELECT workflow_id, cluster, kinds, unnest(list_distinct(patterns_used)) AS id FROM sol
 ) JOIN kb_patterns k USING (id)
 """
 
@@ -173,9 +176,9 @@ ORDER BY n DESC, x.id, y.id
 
 _SETTINGS = """
 WITH entries AS (
-    SELECT workflow_id, cluster, sol.kinds AS kinds,
-        unnest(map_entries(CAST(sol.settings::JSON AS MAP(VARCHAR, JSON)))) AS e
-    FROM wf WHERE status = 'deployed' AND sol.settings IS NOT NULL
+    SELECT workflow_id, cluster, list_distinct(kinds) AS kinds,
+        unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
+    FROM sol WHERE status = 'deployed' AND settings IS NOT NULL
 ),
 pairs AS (
     SELECT DISTINCT workflow_id, cluster, e.key AS path, e.value::VARCHAR AS value, kinds
@@ -184,33 +187,31 @@ pairs AS (
 SELECT GROUPING(cluster) = 1, cluster, path, value, NULL AS kind, count(*) FROM pairs
 GROUP BY GROUPING SETS ((path, value), (cluster, path, value))
 UNION ALL
-SELECT GROUPING(cluster) = 1, cluster, path, value, kind, count(DISTINCT workflow_id)
+-- (workflow, path, value) is unique in pairs and its kinds are distinct: count(*) counts workflows.
+SELECT GROUPING(cluster) = 1, cluster, path, value, kind, count(*)
 FROM (SELECT workflow_id, cluster, path, value, unnest(kinds) AS kind FROM pairs)
 GROUP BY GROUPING SETS ((path, value, kind), (cluster, path, value, kind))
 """
 
-_IS_WEAK = (
-    "ret IS NOT NULL AND (len(ret.patterns) = 0 "
-    "OR list_max(list_transform(ret.patterns, lambda p: p.score)) < {weak})"
-)
-
 # The most recent weak workflows, ranked overall and within their cluster.
-_WEAK = f"""
+_WEAK = """
 SELECT * FROM (
-    SELECT workflow_id, ret.intent, ret.patterns, list_sort(list_distinct(sol.kinds)), status,
-        cluster, ret.ts,
-        row_number() OVER (ORDER BY ret.ts DESC, workflow_id) AS overall_rank,
-        row_number() OVER (PARTITION BY cluster ORDER BY ret.ts DESC, workflow_id) AS cluster_rank
-    FROM wf WHERE {_IS_WEAK}
+    SELECT wf.workflow_id, l.intent, l.patterns, list_sort(list_distinct(sol.kinds)), wf.status,
+        wf.cluster, l.ts,
+        row_number() OVER (ORDER BY l.ts DESC, wf.workflow_id) AS overall_rank,
+        row_number() OVER (PARTITION BY wf.cluster ORDER BY l.ts DESC, wf.workflow_id)
+            AS cluster_rank
+    FROM wf JOIN log_lines l ON l.rn = wf.ret_rn LEFT JOIN sol ON sol.workflow_id = wf.workflow_id
+    WHERE wf.weak
 )
 WHERE overall_rank <= $limit OR (cluster IS NOT NULL AND cluster_rank <= $limit)
 ORDER BY ts DESC, workflow_id
 """
 
-_TOTALS = f"""
+_TOTALS = """
 SELECT GROUPING(cluster) = 1, cluster, sum(events), count(*), min(first_ts), max(last_ts),
-    count(sol), count(*) FILTER (WHERE sol IS NOT NULL AND status = 'deployed'),
-    count(*) FILTER (WHERE {_IS_WEAK})
+    count(sol_rn), count(*) FILTER (WHERE sol_rn IS NOT NULL AND status = 'deployed'),
+    count(*) FILTER (WHERE weak)
 FROM wf GROUP BY GROUPING SETS ((), (cluster))
 """
 
@@ -263,7 +264,7 @@ def _literal(value: dt.datetime | float | str) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> None:
-    """The analysed events (view ev), one row per workflow (wf) and per workflow item (facts)."""
+    """The analysed events (view ev), tables per workflow (wf, sol) and per item used (facts)."""
     window = ["true"]
     if options.since is not None:
         window.append(f"ts >= {_literal(options.since)}")
@@ -276,9 +277,11 @@ def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> Non
             window=" AND ".join(window),
         )
     )
-    con.execute(_WORKFLOWS)
+    weak = _literal(float(options.weak_match_threshold))
+    con.execute(_WORKFLOWS.replace("{weak}", weak))
     if options.cluster is not None:
         con.execute(f"DELETE FROM wf WHERE cluster IS DISTINCT FROM {_literal(options.cluster)}")
+    con.execute(_SOLUTIONS)
     con.execute(_FACTS)
 
 
@@ -301,9 +304,9 @@ def _new_report(kb: KnowledgeBase) -> UsageReport:
     )
 
 
-def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, weak: str) -> Reports:
+def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> Reports:
     reports: Reports = {None: _new_report(kb)}
-    rows = con.execute(_TOTALS.replace("{weak}", weak)).fetchall()
+    rows = con.execute(_TOTALS).fetchall()
     for total, cluster, events, workflows, start, end, with_solution, deployed, weak_n in rows:
         if not total and cluster is None:
             continue
@@ -411,10 +414,10 @@ def _best(patterns: list[dict[str, Any]]) -> tuple[str | None, float | None]:
 
 
 def _weak_intents(
-    con: duckdb.DuckDBPyConnection, reports: Reports, options: AggregationOptions, weak: str
+    con: duckdb.DuckDBPyConnection, reports: Reports, options: AggregationOptions
 ) -> None:
     limit = options.max_evidence_intents
-    rows = con.execute(_WEAK.replace("{weak}", weak), {"limit": limit}).fetchall()
+    rows = con.execute(_WEAK, {"limit": limit}).fetchall()
     for workflow_id, intent, patterns, kinds, status, cluster, ts, overall, in_cluster in rows:
         best_id, best_score = _best(patterns or [])
         status_value: OutcomeStatus | None = status
@@ -443,13 +446,12 @@ def aggregate_usage(
     """
     _load_kb(con, kb)
     _prepare(con, options)
-    weak = _literal(float(options.weak_match_threshold))
-    reports = _totals(con, kb, weak)
+    reports = _totals(con, kb)
     _items(con, reports, options.strong_match_threshold)
     _common_additions(con, reports)
     _co_usage(con, reports)
     _settings(con, reports)
-    _weak_intents(con, reports, options, weak)
+    _weak_intents(con, reports, options)
     report = reports.pop(None)
     report.clusters = {name: reports[name] for name in sorted(n for n in reports if n)}
     return report
