@@ -1,7 +1,8 @@
 """`patternbot.yaml`: where things are, which index and model to use, and the learning thresholds.
 
 Every key has a default, so the file is optional. Any key can be overridden from the environment as
-`PATTERNBOT_<SECTION>_<KEY>` (for example `PATTERNBOT_LEARNING_MIN_CONFIDENCE=0.8`); `QDRANT_URL` and
+`PATTERNBOT_<SECTION>_<KEY>` (for example `PATTERNBOT_LEARNING_MIN_CONFIDENCE=0.8`);
+`QDRANT_URL` and
 `QDRANT_API_KEY` set `index.url` and `index.apiKey`.
 """
 
@@ -50,7 +51,7 @@ class IndexConfig(CamelModel):
 
 class EmbeddingConfig(CamelModel):
     provider: Literal["minilm-onnx", "fastembed"] = "minilm-onnx"
-    # For provider fastembed: a model name fastembed knows (downloaded by fastembed, needs internet).
+    # For provider fastembed: a model name fastembed knows (fastembed downloads it: needs internet).
     model: str | None = None
     batch_size: int = Field(default=32, ge=1, le=1024)
 
@@ -92,7 +93,7 @@ class LearningConfig(CamelModel):
     duplicate_resource_overlap: float = Field(default=0.5, ge=0.0, le=1.0)
     # Failing: the pattern's failure rate must be at least this many times the others' rate.
     failure_rate_ratio: float = Field(default=2.0, ge=1.0)
-    # A rejected suggestion returns only when its cases grew by this factor (and confidence did not drop).
+    # A rejected suggestion returns only when its cases grew by this factor (confidence not lower).
     resubmit_growth: float = Field(default=1.5, ge=1.0)
 
 
@@ -113,10 +114,12 @@ class ProposalsConfig(CamelModel):
     dashboard: bool = False
     # Per-type confidence thresholds follow reviewers' decisions (docs/pull-requests.md).
     adaptive_thresholds: bool = True
-    threshold_bounds: list[float] = Field(default_factory=lambda: [0.6, 0.9], min_length=2, max_length=2)
+    threshold_bounds: list[float] = Field(
+        default_factory=lambda: [0.6, 0.9], min_length=2, max_length=2
+    )
     threshold_step: float = Field(default=0.05, ge=0.0, le=0.5)
     min_decisions: int = Field(default=3, ge=1)
-    # A GitHub Retry-After longer than this stops the run (listing what is pending) instead of waiting.
+    # A GitHub Retry-After longer than this stops the run (listing what is pending) instead.
     max_rate_limit_wait_seconds: float = Field(default=60.0, ge=0.0, le=3600.0)
 
 
@@ -174,7 +177,9 @@ def _section_keys() -> dict[str, tuple[str, str]]:
     return table
 
 
-def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, str], str]:
+def _apply_environment(
+    data: dict[str, Any], environ: Mapping[str, str]
+) -> dict[tuple[str, str], str]:
     """Merge environment overrides into raw config data; returns (section, key) -> variable used."""
     used: dict[tuple[str, str], str] = {}
     table = {**_section_keys(), **_ENV_ALIASES}
@@ -187,7 +192,11 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict
             continue
         # Lists come as comma-separated text; pydantic converts the rest from strings.
         default = getattr(getattr(Config(), _snake(section)), _snake(key))
-        target[key] = [part.strip() for part in value.split(",") if part.strip()] if isinstance(default, list) else value
+        target[key] = (
+            [part.strip() for part in value.split(",") if part.strip()]
+            if isinstance(default, list)
+            else value
+        )
         used[(section, key)] = variable
     return used
 
@@ -213,10 +222,18 @@ def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
     for key, value in data.items():
         line = data.lc.key(key)[0] + 1
         if key not in sections:
-            print(f"patternbot: warning: {shown}:{line}: unknown key {key!r}{did_you_mean(str(key), list(sections))}; ignored", file=sys.stderr)
+            print(
+                f"patternbot: warning: {shown}:{line}: unknown key {key!r}"
+                f"{did_you_mean(str(key), list(sections))}; ignored",
+                file=sys.stderr,
+            )
             continue
         section_type = sections[key]
-        if isinstance(value, CommentedMap) and isinstance(section_type, type) and issubclass(section_type, BaseModel):
+        if (
+            isinstance(value, CommentedMap)
+            and isinstance(section_type, type)
+            and issubclass(section_type, BaseModel)
+        ):
             known = [(f.alias or n) for n, f in section_type.model_fields.items()]
             kept = {}
             for inner_key, inner_value in value.items():
@@ -227,7 +244,8 @@ def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
                     hint = did_you_mean(str(inner_key), known)
                     where = f"{shown}:{inner_line}"
                     print(
-                        f"patternbot: warning: {where}: unknown key {f'{key}.{inner_key}'!r}{hint}; ignored",
+                        f"patternbot: warning: {where}: unknown key "
+                        f"{f'{key}.{inner_key}'!r}{hint}; ignored",
                         file=sys.stderr,
                     )
             cleaned[key] = kept
@@ -270,6 +288,8 @@ def load_config(root: Path, environ: Mapping[str, str] | None = None) -> Config:
         problems.sort()
         if len(problems) == 1:
             raise ConfigError(str(problems[0])) from exc
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(str(p) for p in problems)) from exc
+        raise ConfigError(
+            "invalid configuration:\n  " + "\n  ".join(str(p) for p in problems)
+        ) from exc
     config.root = root
     return config

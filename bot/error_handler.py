@@ -1,4 +1,4 @@
-"""The one error boundary of the CLI: exit codes that mean something, never a traceback for bad input."""
+"""The CLI's one error boundary: exit codes that mean something, no traceback for bad input."""
 
 from __future__ import annotations
 

@@ -18,7 +18,10 @@ COMMANDS = ("validate", "sync", "recommend", "metrics", "suggest", "propose", "r
 
 def _add_repo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--repo", type=Path, default=Path("."), metavar="DIR",
+        "--repo",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
         help="the knowledge-base repository (default: the current directory)",
     )
 
@@ -29,14 +32,19 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
 
 def _add_logs(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument(
-        "--logs", nargs="+", required=required, metavar="PATH",
+        "--logs",
+        nargs="+",
+        required=required,
+        metavar="PATH",
         help="workflow log files, directories or globs (.jsonl, .jsonl.gz; '-' for standard input)",
     )
     parser.add_argument("--since", metavar="DATE", help="only events at or after this date or time")
     parser.add_argument("--until", metavar="DATE", help="only events before this date or time")
     parser.add_argument("--strict", action="store_true", help="fail on the first rejected log line")
     parser.add_argument(
-        "--quarantine", type=Path, metavar="FILE",
+        "--quarantine",
+        type=Path,
+        metavar="FILE",
         help="where rejected log lines are kept (default: <state>/quarantine/<time>.jsonl)",
     )
 
@@ -52,20 +60,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check every pattern and policy file")
     _add_repo(p)
     _add_json(p)
-    p.add_argument("files", nargs="*", type=Path, help="only these files (as pre-commit passes them)")
+    p.add_argument(
+        "files", nargs="*", type=Path, help="only these files (as pre-commit passes them)"
+    )
 
     p = sub.add_parser("sync", help="mirror patterns and policies into the Qdrant index")
     _add_repo(p)
     _add_json(p)
-    p.add_argument("--rebuild", action="store_true", help="drop and rebuild the collections from git")
+    p.add_argument(
+        "--rebuild", action="store_true", help="drop and rebuild the collections from git"
+    )
 
     p = sub.add_parser("recommend", help="retrieve the patterns and policies that match an intent")
     p.add_argument("intent", help="what the user wants to deploy, in plain language")
     _add_repo(p)
     _add_json(p)
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="results per kind (default: retrieval.limit)")
-    p.add_argument("--log", type=Path, metavar="FILE", help="append a 'retrieved' event to this workflow log")
-    p.add_argument("--workflow-id", metavar="ID", help="workflow id for --log (default: a new one, printed)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="results per kind (default: retrieval.limit)",
+    )
+    p.add_argument(
+        "--log", type=Path, metavar="FILE", help="append a 'retrieved' event to this workflow log"
+    )
+    p.add_argument(
+        "--workflow-id", metavar="ID", help="workflow id for --log (default: a new one, printed)"
+    )
     p.add_argument("--workflow", choices=("recommend", "operate"), default="recommend")
     p.add_argument("--cluster", metavar="NAME", help="cluster name recorded with --log")
 
@@ -74,32 +96,50 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     _add_logs(p, required=True)
     p.add_argument("--cluster", metavar="NAME", help="only workflows on this cluster")
-    p.add_argument("--no-index", action="store_true", help="do not write metrics into the Qdrant payloads")
+    p.add_argument(
+        "--no-index", action="store_true", help="do not write metrics into the Qdrant payloads"
+    )
 
     p = sub.add_parser("suggest", help="suggest new or updated patterns and policies from usage")
     _add_repo(p)
     _add_json(p)
     _add_logs(p, required=True)
-    p.add_argument("--min-confidence", type=float, metavar="X", help="default: learning.minConfidence")
+    p.add_argument(
+        "--min-confidence", type=float, metavar="X", help="default: learning.minConfidence"
+    )
     p.add_argument("--limit", type=int, metavar="N", help="default: learning.maxSuggestions")
 
     p = sub.add_parser("propose", help="open or update a pull request per suggestion")
     _add_repo(p)
     _add_json(p)
     _add_logs(p, required=True)
-    p.add_argument("--platform", choices=("github", "local"), help="default: github with GITHUB_TOKEN, else local")
-    p.add_argument("--dry-run", action="store_true", help="print the plan and previews; change nothing")
+    p.add_argument(
+        "--platform",
+        choices=("github", "local"),
+        help="default: github with GITHUB_TOKEN, else local",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan and previews; change nothing"
+    )
 
     p = sub.add_parser("run", help="validate, sync, metrics, suggest and propose in one go")
     _add_repo(p)
     _add_json(p)
     _add_logs(p, required=False)
-    p.add_argument("--platform", choices=("github", "local"), help="default: github with GITHUB_TOKEN, else local")
-    p.add_argument("--dry-run", action="store_true", help="print the plan and previews; change nothing")
+    p.add_argument(
+        "--platform",
+        choices=("github", "local"),
+        help="default: github with GITHUB_TOKEN, else local",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan and previews; change nothing"
+    )
 
     p = sub.add_parser("schema", help="write the JSON Schema files for patterns, policies and logs")
     p.add_argument("--out", type=Path, default=Path("schemas"), metavar="DIR")
-    p.add_argument("--check", action="store_true", help="exit 1 if the files on disk are out of date")
+    p.add_argument(
+        "--check", action="store_true", help="exit 1 if the files on disk are out of date"
+    )
     return parser
 
 

@@ -1,4 +1,4 @@
-"""YAML files read with their line numbers, so every problem can be reported as `file:line: message`."""
+"""YAML files read with line numbers, so every problem can be reported as `file:line: message`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+        return (
+            f"{self.path}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.path}: {self.message}"
+        )
 
 
 class YamlSyntaxError(Exception):
@@ -37,7 +41,7 @@ class YamlSyntaxError(Exception):
 
 
 def round_trip_yaml() -> YAML:
-    """A ruamel.yaml instance that keeps comments, key order and quoting when a file is written back."""
+    """A ruamel.yaml instance that keeps comments, key order and quoting when writing back."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 100
@@ -135,9 +139,7 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
     for part in loc[:-1]:
         if current is None or isinstance(part, int):
             continue
-        field = next(
-            (f for n, f in current.model_fields.items() if (f.alias or n) == part), None
-        )
+        field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
         annotation = field.annotation if field else None
         candidates = getattr(annotation, "__args__", (annotation,))
         current = next(
@@ -149,7 +151,7 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
 def problems_from_validation(
     exc: ValidationError, data: Any, display_path: str, model: type[BaseModel]
 ) -> list[Problem]:
-    """Turn pydantic's errors into `file:line: message` problems, with did-you-mean for unknown keys."""
+    """pydantic's errors as `file:line: message` problems, with did-you-mean for unknown keys."""
     problems = []
     suggested: set[tuple[str, ...]] = set()
     errors = exc.errors()
@@ -210,4 +212,3 @@ def describe_value(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return f"a {type(value).__name__}"
-

@@ -19,8 +19,10 @@ _CLEARED_PREFIXES = ("PATTERNBOT_", "QDRANT_", "ANTHROPIC_", "GITHUB_", "GIT_", 
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No tokens, keys or user config leak into a test; git identity is fixed; $HOME is temporary."""
+def isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No tokens, keys or user config leak into a test; fixed git identity; temporary $HOME."""
     for name in list(os.environ):
         if name.startswith(_CLEARED_PREFIXES):
             monkeypatch.delenv(name, raising=False)

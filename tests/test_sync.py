@@ -41,7 +41,12 @@ def test_first_sync_adds_everything_and_the_second_changes_nothing(
     assert sync(repo, index, counting) == SyncReport(added=5)
     # Each item has one trigger here: its naming text and that trigger are embedded.
     kb = load_knowledge_base(repo)
-    expected = [t for items in (kb.patterns, kb.policies) for i in items.values() for t in i.semantic_texts()]
+    expected = [
+        t
+        for items in (kb.patterns, kb.policies)
+        for i in items.values()
+        for t in i.semantic_texts()
+    ]
     assert sorted(counting.texts) == sorted(expected)
     assert len(counting.texts) == 10
     counting.texts.clear()

@@ -28,15 +28,19 @@ def run(args: argparse.Namespace) -> int:
         folders = {config.patterns_dir.resolve(), config.policies_dir.resolve()}
         for path in args.files:
             if path.suffix not in YAML_SUFFIXES or path.resolve().parent not in folders:
-                warn(f"{path}: not checked (items are {config.paths.patterns}/<id>.yaml "
-                     f"or {config.paths.policies}/<id>.yaml)")
+                warn(
+                    f"{path}: not checked (items are {config.paths.patterns}/<id>.yaml "
+                    f"or {config.paths.policies}/<id>.yaml)"
+                )
     if args.json:
         print_json(
             {
                 "valid": not problems,
                 "patterns": len(kb.patterns),
                 "policies": len(kb.policies),
-                "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in problems],
+                "problems": [
+                    {"path": p.path, "line": p.line, "message": p.message} for p in problems
+                ],
             }
         )
     else:

@@ -4,7 +4,8 @@ The ORDER comes from Qdrant's hybrid query: dense (semantic) and lexical (BM25) 
 by Reciprocal Rank Fusion, so an exact term such as "postgres" or "cron" lifts an item the
 embedding ranks a little lower. Each item has several dense vectors (its naming text and each
 trigger) and is scored by the closest one. The reported SCORE is that dense cosine similarity of
-intent and item, not the fusion score: fusion scores only rank one result list, while the cosine is an
+intent and item, not the fusion score: fusion scores only rank one result list, while the cosine
+is an
 absolute number comparable across queries (the metrics stage counts retrievals whose best score
 is below a threshold).
 """

@@ -220,7 +220,7 @@ class Index:
         return len(operations)
 
     def nearest(self, kind: Kind, vector: Sequence[float], limit: int) -> list[tuple[str, float]]:
-        """The `limit` items closest to `vector`: (id, cosine to the item's closest semantic text)."""
+        """The `limit` items closest to `vector`: (id, cosine to the closest semantic text)."""
         if not self.exists(kind):
             return []
         with self._translated(f"search collection {self.collection(kind)}"):

@@ -75,7 +75,9 @@ def load_item(path: Path, model: type[Pattern] | type[Policy], root: Path) -> Lo
     if not isinstance(data, CommentedMap):
         found = "an empty file" if data is None else describe_value(data)
         what = model.__name__.lower()
-        return LoadedItem(None, [Problem(shown, 1, f"expected a mapping of {what} keys, found {found}")])
+        return LoadedItem(
+            None, [Problem(shown, 1, f"expected a mapping of {what} keys, found {found}")]
+        )
     id_line = line_of(data, ["id"])
     # Checked even when other fields fail, so one run reports every problem of the file.
     name_problems = []
@@ -94,7 +96,9 @@ def load_item(path: Path, model: type[Pattern] | type[Policy], root: Path) -> Lo
     return LoadedItem(item, name_problems, id_line)
 
 
-def load_knowledge_base(root: Path, patterns_dir: str = "patterns", policies_dir: str = "policies") -> KnowledgeBase:
+def load_knowledge_base(
+    root: Path, patterns_dir: str = "patterns", policies_dir: str = "policies"
+) -> KnowledgeBase:
     """Load every pattern and policy under `root`; problems are collected, never raised."""
     kb = KnowledgeBase()
     seen: dict[str, tuple[str, int]] = {}
@@ -110,7 +114,9 @@ def load_knowledge_base(root: Path, patterns_dir: str = "patterns", policies_dir
                 first, first_line = seen[item.id]
                 # Both files are named so that validating either one alone (pre-commit) still fails.
                 duplicate = f"duplicate id {item.id!r}"
-                kb.problems.append(Problem(shown, loaded.id_line, f"{duplicate}: also used by {first}"))
+                kb.problems.append(
+                    Problem(shown, loaded.id_line, f"{duplicate}: also used by {first}")
+                )
                 kb.problems.append(Problem(first, first_line, f"{duplicate}: also used by {shown}"))
                 continue
             seen[item.id] = (shown, loaded.id_line)

@@ -1,4 +1,4 @@
-"""The shapes of a pattern and a policy, compatible with the DevOps AI Toolkit's organizational data."""
+"""Pattern and policy shapes, compatible with the DevOps AI Toolkit's organizational data."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ Timestamp = Annotated[str, BeforeValidator(_check_timestamp)]
 
 
 class UsageMetrics(CamelModel):
-    """Counters the learning run computes from workflow logs (optional in YAML for compatibility)."""
+    """Counters computed from workflow logs (accepted in YAML for backwards compatibility)."""
 
     times_recommended: int = Field(
         default=0, ge=0, description="Workflows that retrieved this item for their intent."
@@ -69,7 +69,9 @@ class UsageMetrics(CamelModel):
         default=0, ge=0, description="Workflows whose generated solution used this item."
     )
     success_rate: float | None = Field(
-        default=None, ge=0.0, le=1.0,
+        default=None,
+        ge=0.0,
+        le=1.0,
         description="Share of finished workflows using this item that deployed successfully.",
     )
     common_additions: dict[str, int] = Field(
@@ -82,7 +84,7 @@ class UsageMetrics(CamelModel):
 
 
 class DeployedPolicy(CamelModel):
-    """A policy-engine object (for example a Kyverno ClusterPolicy) generated from a policy intent."""
+    """A policy-engine object (say a Kyverno ClusterPolicy) generated from a policy intent."""
 
     name: Text = Field(description="Name of the deployed policy-engine object.")
     applied_at: Timestamp | None = Field(

@@ -15,7 +15,7 @@ from bot.knowledge.schema import CamelModel
 
 
 class RejectedSuggestion(CamelModel):
-    """A suggestion a reviewer rejected (closed its pull request unmerged), with its evidence then."""
+    """A suggestion a reviewer rejected (closed its pull request unmerged), with its evidence."""
 
     fingerprint: str
     hits: int

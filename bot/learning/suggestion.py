@@ -40,7 +40,9 @@ class Evidence(CamelModel):
     clusters: dict[str, ClusterFigures] = Field(default_factory=dict)
     cluster: str | None = None  # set when the signal holds in this cluster only
     example_intents: list[str] = Field(default_factory=list)  # redacted
-    details: dict[str, Any] = Field(default_factory=dict)  # signal-specific figures (lift, support...)
+    details: dict[str, Any] = Field(
+        default_factory=dict
+    )  # signal-specific figures (lift, support...)
     fingerprint: str = ""
 
 
@@ -52,7 +54,9 @@ class Suggestion(CamelModel):
     confidence: float = Field(ge=0.0, le=1.0)
     reason: str
     draft: dict[str, Any]  # the complete proposed pattern or policy, camelCase keys
-    changes: dict[str, Any] | None = None  # e.g. {"add": {"suggestedResources": ["PodDisruptionBudget"]}}
+    changes: dict[str, Any] | None = (
+        None  # e.g. {"add": {"suggestedResources": ["PodDisruptionBudget"]}}
+    )
     evidence: Evidence
     drafted_by: str = "deterministic"  # or the model name when Claude refined the wording
 
@@ -68,6 +72,6 @@ class Suggestion(CamelModel):
 
 
 def fingerprint_of(kind: SuggestionType, identity: dict[str, Any]) -> str:
-    """A stable fingerprint of a proposed change: same change, same fingerprint, whatever the wording."""
+    """A stable fingerprint of a proposed change: same change, same fingerprint, any wording."""
     canonical = json.dumps({"type": kind.value, **identity}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

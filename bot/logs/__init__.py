@@ -1,1 +1,1 @@
-"""Workflow logs: the versioned event format, writing it, reading it and aggregating it into metrics."""
+"""Workflow logs: the versioned event format, writing, reading and aggregating it into metrics."""

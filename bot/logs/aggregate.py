@@ -66,7 +66,7 @@ QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, rn) > 1
 """
 
 _EVENTS = f"""
-CREATE OR REPLACE TEMP VIEW ev AS
+CREATE OR REPLACE TEMP TABLE ev AS
 SELECT rn, event_id, workflow_id, type, ts, cluster, intent, patterns, policies, patterns_used,
     policies_applied, kinds, settings, status
 FROM ({_VALID}) v {{anti_join}}

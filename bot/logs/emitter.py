@@ -43,7 +43,9 @@ class WorkflowLog:
         self._cluster = cluster
 
     def _write(self, event: RetrievedEvent | SolutionEvent | OutcomeEvent) -> None:
-        line = json.dumps(event.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"))
+        line = json.dumps(
+            event.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")
+        )
         if isinstance(self._target, Path):
             self._target.parent.mkdir(parents=True, exist_ok=True)
             with self._target.open("a", encoding="utf-8") as stream:
@@ -54,7 +56,9 @@ class WorkflowLog:
             self._target.write(line + "\n")
             self._target.flush()
 
-    def _common(self, workflow_id: str, workflow: WorkflowName, ts: dt.datetime | None, cluster: str | None) -> dict[str, object]:
+    def _common(
+        self, workflow_id: str, workflow: WorkflowName, ts: dt.datetime | None, cluster: str | None
+    ) -> dict[str, object]:
         return {
             "v": LOG_VERSION,
             "event_id": f"ev-{uuid.uuid4()}",
@@ -97,12 +101,15 @@ class WorkflowLog:
         ts: dt.datetime | None = None,
         cluster: str | None = None,
     ) -> SolutionEvent:
-        """Record the generated solution; a resource is a kind name or a {kind, apiVersion, name} map."""
+        """Record the generated solution; a resource is a kind or a {kind, apiVersion, name} map."""
         event = SolutionEvent(
             **self._common(workflow_id, workflow, ts, cluster),  # type: ignore[arg-type]
             patterns_used=list(patterns_used),
             policies_applied=list(policies_applied),
-            resources=[Resource(kind=r) if isinstance(r, str) else Resource.model_validate(r) for r in resources],
+            resources=[
+                Resource(kind=r) if isinstance(r, str) else Resource.model_validate(r)
+                for r in resources
+            ],
             settings=dict(settings or {}),
         )
         self._write(event)

@@ -84,6 +84,10 @@ class OutcomeEvent(EventBase):
     error: str | None = None
 
 
-WorkflowEvent = Annotated[RetrievedEvent | SolutionEvent | OutcomeEvent, Field(discriminator="type")]
-EVENT_ADAPTER: TypeAdapter[RetrievedEvent | SolutionEvent | OutcomeEvent] = TypeAdapter(WorkflowEvent)
+WorkflowEvent = Annotated[
+    RetrievedEvent | SolutionEvent | OutcomeEvent, Field(discriminator="type")
+]
+EVENT_ADAPTER: TypeAdapter[RetrievedEvent | SolutionEvent | OutcomeEvent] = TypeAdapter(
+    WorkflowEvent
+)
 EVENT_TYPES = ("retrieved", "solution", "outcome")

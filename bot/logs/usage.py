@@ -1,4 +1,4 @@
-"""The result of aggregating workflow logs: usage metrics per item plus what the learning engine needs.
+"""Aggregated workflow logs: usage metrics per item plus what the learning engine needs.
 
 A UsageReport is a pure function of (logs, knowledge base, analysis options): it is recomputed from
 scratch on every run, never updated in place.
@@ -28,9 +28,11 @@ class ItemUsage(CamelModel):
     times_recommended: int = 0
     times_used: int = 0
     success_rate: float | None = None
-    common_additions: dict[str, int] = Field(default_factory=dict)  # patterns only; kind -> workflows
+    common_additions: dict[str, int] = Field(
+        default_factory=dict
+    )  # patterns only; kind -> workflows
     last_used: dt.datetime | None = None
-    # Outcomes of the workflows that used it (latest outcome per workflow; missing ones not counted).
+    # Outcomes of the workflows that used it (latest per workflow; missing ones not counted).
     deployed: int = 0
     failed: int = 0
     abandoned: int = 0
@@ -85,7 +87,7 @@ class WeakIntent(CamelModel):
 
 
 class Anomaly(CamelModel):
-    """Something in the logs that is well-formed but does not add up; reported, never dropped silently."""
+    """Something well-formed in the logs that does not add up; reported, never dropped silently."""
 
     kind: Literal["unknown_pattern", "unknown_policy", "used_without_retrieval"]
     id: str
@@ -94,7 +96,7 @@ class Anomaly(CamelModel):
 
 
 class UsageReport(CamelModel):
-    """Metrics for every pattern and policy of the knowledge base, plus the learning engine's inputs."""
+    """Metrics for every pattern and policy of the knowledge base, and the learning inputs."""
 
     window: Window = Field(default_factory=Window)
     events: int = 0  # distinct valid events analysed (after dedupe and filters)

@@ -83,7 +83,9 @@ def kb_repo_factory(tmp_path: Path) -> Callable[..., Path]:
     counter = iter(range(1000))
 
     def factory(
-        patterns: Iterable[dict[str, Any]] = (), policies: Iterable[dict[str, Any]] = (), commit: bool = True
+        patterns: Iterable[dict[str, Any]] = (),
+        policies: Iterable[dict[str, Any]] = (),
+        commit: bool = True,
     ) -> Path:
         return make_kb_repo(tmp_path / f"kb{next(counter)}", patterns, policies, commit=commit)
 
