@@ -24,12 +24,10 @@ def quick_start_commands() -> list[str]:
     return [line for line in blocks[0].splitlines() if line.strip()]
 
 
-def ci_command() -> str:
-    """The command .ci/run executes (its one line that runs python)."""
+def ci_commands() -> list[str]:
+    """The command lines .ci/run executes (those that run python), in order."""
     lines = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    commands = [line for line in lines if line.startswith("python ")]
-    assert len(commands) == 1, ".ci/run runs exactly one python command line"
-    return commands[0]
+    return [line for line in lines if line.startswith("python ")]
 
 
 def test_quick_start_is_two_commands() -> None:
@@ -40,5 +38,9 @@ def test_quick_start_is_two_commands() -> None:
 
 
 def test_quick_start_test_command_is_what_ci_runs() -> None:
-    assert quick_start_commands()[1] == ci_command()
-    assert ci_command() == "python -m pip install '.[test]' && python -m pytest"
+    assert quick_start_commands()[1] == ci_commands()[0]
+    assert ci_commands() == [
+        "python -m pip install '.[test]' && python -m pytest",
+        "python -m mypy",
+        "python -m ruff check bot tests bench",
+    ]
