@@ -81,6 +81,14 @@ def test_propose_dry_run_prints_previews_and_changes_nothing(
     out = capsys.readouterr().out
     assert code == 0
     assert "dry run: nothing was changed" in out
+    lines = out.splitlines()
+    title = lines.index(
+        f"  {'':<20} patternbot: add PodDisruptionBudget to stateless-web-app (confidence 0.80)"
+    )
+    assert lines[title + 1] == (
+        f"  {'':<20} why: Solutions using stateless-web-app added PodDisruptionBudget in "
+        "90% of cases (36 of 40)"
+    )
     assert "+  - PodDisruptionBudget" in out
     assert git(platform_kb, "for-each-ref") == refs
 

@@ -87,8 +87,12 @@ def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
     if not outcome.results:
         console.print("  no suggestions to propose")
     for result in outcome.results:
+        suggestion = result.suggestion
         console.print(f"  {result.status:<20} {result.branch}", markup=False)
-        console.print(f"  {'':<20} {result.title}", markup=False)
+        console.print(
+            f"  {'':<20} {result.title} (confidence {suggestion.confidence:.2f})", markup=False
+        )
+        console.print(f"  {'':<20} why: {suggestion.reason}", markup=False)
         for detail in (result.reason, result.url):
             if detail:
                 console.print(f"  {'':<20} {detail}", markup=False)

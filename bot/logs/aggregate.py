@@ -97,32 +97,45 @@ FROM log_lines l JOIN wf ON l.rn = wf.sol_rn
 """
 
 # One row per (workflow, item) the workflow names in any retrieval or solution: whether a
-# retrieval listed it (and its best score) and whether the latest solution used it.
+# retrieval listed it (and its best score) and whether the latest solution used it. Events get
+# their workflow's cluster before their lists are unnested: there are far fewer events than items.
 _FACTS = """
 CREATE OR REPLACE TEMP TABLE facts AS
 WITH named AS (
-    SELECT workflow_id, kind, id, max(score) AS score, bool_or(listed) AS listed
+    SELECT ev.workflow_id, ev.type, ev.patterns, ev.policies, ev.patterns_used,
+        ev.policies_applied, wf.cluster, wf.status
+    FROM ev JOIN wf USING (workflow_id)
+    -- The latest solution comes from sol below, marked as used.
+    WHERE ev.type = 'retrieved' OR (ev.type = 'solution' AND ev.rn <> wf.sol_rn)
+),
+items AS (
+    SELECT workflow_id, cluster, status, kind, item.id AS id, item.score AS score,
+        true AS listed, false AS used, NULL::TIMESTAMP AS sol_ts
     FROM (
-        SELECT workflow_id, kind, item.id AS id, item.score AS score, true AS listed FROM (
-            SELECT workflow_id, 'pattern' AS kind, unnest(patterns) AS item
-            FROM ev WHERE type = 'retrieved'
-            UNION ALL
-            SELECT workflow_id, 'policy', unnest(policies) FROM ev WHERE type = 'retrieved'
-        )
+        SELECT workflow_id, cluster, status, 'pattern' AS kind, unnest(patterns) AS item
+        FROM named WHERE type = 'retrieved'
         UNION ALL
-        SELECT workflow_id, 'pattern', unnest(patterns_used), NULL, false
-        FROM ev WHERE type = 'solution'
-        UNION ALL
-        SELECT workflow_id, 'policy', unnest(policies_applied), NULL, false
-        FROM ev WHERE type = 'solution'
+        SELECT workflow_id, cluster, status, 'policy', unnest(policies)
+        FROM named WHERE type = 'retrieved'
     )
-    GROUP BY workflow_id, kind, id
+    UNION ALL
+    SELECT workflow_id, cluster, status, 'pattern', unnest(patterns_used), NULL, false, false,
+        NULL
+    FROM named WHERE type = 'solution'
+    UNION ALL
+    SELECT workflow_id, cluster, status, 'policy', unnest(policies_applied), NULL, false, false,
+        NULL
+    FROM named WHERE type = 'solution'
+    UNION ALL
+    SELECT workflow_id, cluster, status, 'pattern', unnest(patterns_used), NULL, false, true, ts
+    FROM sol
+    UNION ALL
+    SELECT workflow_id, cluster, status, 'policy', unnest(policies_applied), NULL, false, true, ts
+    FROM sol
 )
-SELECT n.workflow_id, n.kind, n.id, n.score, n.listed, wf.cluster, wf.status, sol.ts AS sol_ts,
-    coalesce(list_contains(
-        CASE WHEN n.kind = 'pattern' THEN sol.patterns_used ELSE sol.policies_applied END, n.id
-    ), false) AS used
-FROM named n JOIN wf USING (workflow_id) LEFT JOIN sol USING (workflow_id)
+SELECT workflow_id, kind, id, any_value(cluster) AS cluster, any_value(status) AS status,
+    max(sol_ts) AS sol_ts, max(score) AS score, bool_or(listed) AS listed, bool_or(used) AS used
+FROM items GROUP BY workflow_id, kind, id
 """
 
 # Every report query groups by its keys twice, overall and per cluster: `total` tells them apart
