@@ -167,3 +167,18 @@ def test_propose_on_github_from_the_environment(
     assert by_branch(data)[BRANCH]["url"] == "https://github.example/acme/platform-kb/pull/1"
     assert [p["head"] for p in github_world.standin.open_pulls()] == [BRANCH]
     assert {r.authorization for r in github_world.standin.requests} == {"token test-token"}
+
+
+def test_run_dry_run_leaves_the_index_and_the_repository_alone(
+    platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = write_logs(tmp_path / "logs" / "run.jsonl")
+    refs = git(platform_kb, "for-each-ref")
+    code = main(["run", "--repo", str(platform_kb), "--logs", str(logs), "--dry-run"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "patternbot: sync: not synced (dry run)" in captured.err.splitlines()
+    assert "dry run: nothing was changed" in captured.out
+    assert not (platform_kb / ".patternbot" / "qdrant").exists()
+    assert git(platform_kb, "for-each-ref") == refs
+    assert git(platform_kb, "status", "--porcelain") == ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -15,26 +15,42 @@ from bot.knowledge.repository import load_knowledge_base
 from bot.logs.analysis import analyse_logs
 from bot.logs.usage import ItemUsage, UsageReport
 
+if TYPE_CHECKING:
+    from bot.index.store import Index
+
 TOP_ADDITIONS = 3
 
 
+def store_usage_metrics(index: Index, report: UsageReport) -> dict[str, int]:
+    """Store each item's usageMetrics in its payload of an open index; points updated per kind."""
+    return {
+        "patterns": index.set_usage_metrics(
+            "pattern", {i: u.usage_metrics() for i, u in report.patterns.items()}
+        ),
+        "policies": index.set_usage_metrics(
+            "policy", {i: u.usage_metrics() for i, u in report.policies.items()}
+        ),
+    }
+
+
 def write_usage_metrics(config: Config, report: UsageReport) -> dict[str, int]:
-    """Store each item's usageMetrics in its Qdrant payload; returns points updated per kind."""
+    """Open the configured index and store every item's usageMetrics in it."""
     from bot.index.store import open_index  # Qdrant loads only when the index is written
 
     with open_index(config) as index:
-        return {
-            "patterns": index.set_usage_metrics(
-                "pattern", {i: u.usage_metrics() for i, u in report.patterns.items()}
-            ),
-            "policies": index.set_usage_metrics(
-                "policy", {i: u.usage_metrics() for i, u in report.policies.items()}
-            ),
-        }
+        return store_usage_metrics(index, report)
+
+
+# The report fields --json prints; the others (co-usage, settings, weak intents) are for the
+# learning stages, and dumping them (thousands of pairs) only to drop them would be wasted time.
+_PRINTED_FIELDS = {
+    "patterns", "policies", "rejected_lines", "duplicate_events", "anomalies", "window", "events",
+    "workflows", "workflows_with_solution", "deployed_solutions",
+}  # fmt: skip
 
 
 def _report_data(report: UsageReport, nested: bool = True) -> dict[str, Any]:
-    data = report.model_dump(mode="json", by_alias=True)
+    data = report.model_dump(mode="json", by_alias=True, include=_PRINTED_FIELDS)
     result: dict[str, Any] = {
         "patterns": data["patterns"],
         "policies": data["policies"],

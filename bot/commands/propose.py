@@ -30,7 +30,7 @@ def propose_report(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[ProposeOutcome, SuggestionRun, dict[str, Any]]:
     """Suggest from `report` with the platform's decision history, then propose."""
-    from bot.commands.suggest import _open_optional_index
+    from bot.commands.suggest import open_optional_index
     from bot.index.embeddings import load_embedder
     from bot.learning.claude import drafter_from_environment
     from bot.learning.engine import suggest
@@ -42,7 +42,7 @@ def propose_report(
     embedder = load_embedder(config.embedding)
     with contextlib.ExitStack() as stack:
         if index is None:
-            index = _open_optional_index(config, stack)
+            index = open_optional_index(config, stack)
         engine = suggest(
             config, kb, report,
             embedder=embedder, index=index, history=feedback.history,

@@ -43,6 +43,7 @@ def step_summary(outcome: ProposeOutcome, workflows: int, synced: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.commands.metrics import store_usage_metrics
     from bot.commands.suggest import load_valid_knowledge_base
     from bot.index.embeddings import load_embedder
     from bot.index.store import open_index
@@ -60,25 +61,32 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict, quarantine_path=args.quarantine,
     )  # fmt: skip
     progress(f"metrics: {report.workflows} workflows, {report.events} events")
-    embedder = load_embedder(config.embedding)
-    with open_index(config) as index:
-        synced = sync_index(index, embedder, kb)
-        summary = (
-            f"{synced.added} added, {synced.updated} updated, {synced.removed} removed, "
-            f"{synced.unchanged} unchanged"
-        )
+    if args.dry_run:
+        # A dry run leaves even the derived index alone; the engine compares drafts with the
+        # knowledge base directly instead.
+        summary = "not synced (dry run)"
         progress(f"sync: {summary}")
-        if not args.dry_run:
-            written = index.set_usage_metrics(
-                "pattern", {i: u.usage_metrics() for i, u in report.patterns.items()}
-            ) + index.set_usage_metrics(
-                "policy", {i: u.usage_metrics() for i, u in report.policies.items()}
-            )
-            progress(f"metrics: usage metrics written to {written} index points")
         progress("suggest and propose")
         outcome, engine, figures = propose_report(
-            config, kb, report, platform_name=args.platform, dry_run=args.dry_run, index=index
+            config, kb, report, platform_name=args.platform, dry_run=True, index=None
         )
+    else:
+        embedder = load_embedder(config.embedding)
+        with open_index(config) as index:
+            synced = sync_index(index, embedder, kb)
+            if synced.rebuilt:
+                progress(f"rebuilt the index from git: {synced.rebuilt}")
+            summary = (
+                f"{synced.added} added, {synced.updated} updated, {synced.removed} removed, "
+                f"{synced.unchanged} unchanged"
+            )
+            progress(f"sync: {summary}")
+            written = store_usage_metrics(index, report)
+            progress(f"metrics: usage metrics written to {sum(written.values())} index points")
+            progress("suggest and propose")
+            outcome, engine, figures = propose_report(
+                config, kb, report, platform_name=args.platform, dry_run=False, index=index
+            )
     if args.json:
         print_json(outcome_data(outcome, engine, figures))
     else:

@@ -28,9 +28,12 @@ def load_valid_knowledge_base(config: Config) -> KnowledgeBase:
     return kb
 
 
-def _open_optional_index(config: Config, stack: contextlib.ExitStack) -> NearestIndex | None:
+def open_optional_index(config: Config, stack: contextlib.ExitStack) -> NearestIndex | None:
+    """The configured index if there is one, else None (reading never creates a local index)."""
     from bot.index.store import open_index
 
+    if config.index.url is None and not config.qdrant_path.exists():
+        return None
     try:
         return stack.enter_context(open_index(config))
     except IndexUnavailableError as exc:
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     embedder = load_embedder(config.embedding)
     with contextlib.ExitStack() as stack:
-        index = _open_optional_index(config, stack)
+        index = open_optional_index(config, stack)
         result = suggest(
             config, kb, report,
             embedder=embedder, index=index, history=InMemoryDecisionHistory(),

@@ -53,10 +53,13 @@ class DuplicateSummary:
 # Valid lines; re-deliveries of an event id are dropped below (the first by ts, file order stays).
 _VALID = "SELECT * FROM log_lines WHERE reason IS NULL AND NOT blank"
 
+# Content is compared only for the (usually few) repeated ids: a DISTINCT aggregate over every
+# event would cost more than finding the repeats.
 _DUPLICATE_IDS = f"""
 CREATE OR REPLACE TEMP TABLE dup_ids AS
+WITH repeated AS (SELECT event_id FROM ({_VALID}) GROUP BY event_id HAVING count(*) > 1)
 SELECT event_id, count(DISTINCT content) > 1 AS conflict
-FROM ({_VALID}) GROUP BY event_id HAVING count(*) > 1
+FROM ({_VALID}) v SEMI JOIN repeated USING (event_id) GROUP BY event_id
 """
 
 _DROPPED = f"""
@@ -157,25 +160,20 @@ GROUP BY GROUPING SETS ((kind, id), (cluster, kind, id))
 """
 
 _USED_KNOWN = """
-SELECT workflow_id, cluster, id, kinds, k.suggested FROM (
-    SELECT workflow_id, cluster, kinds, unnest(list_distinct(patterns_used)) AS id FROM sol
-) JOIN kb_patterns k USING (id)
+SELECT workflow_id, cluster, id FROM (
+    SELECT workflow_id, cluster, unnest(list_distinct(patterns_used)) AS id FROM sol
+) SEMI JOIN kb_patterns k USING (id)
 """
 
+# Joins rather than per-workflow lists: a kind is added when none of the workflow's known patterns
+# suggests it.
 _COMMON_ADDITIONS = f"""
-WITH per_workflow AS (
-    SELECT workflow_id, any_value(cluster) AS cluster, list(id) AS ids,
-        any_value(kinds) AS kinds, list_distinct(flatten(list(suggested))) AS suggested
-    FROM ({_USED_KNOWN}) GROUP BY workflow_id
-),
-added AS (
-    SELECT cluster, ids,
-        unnest(list_filter(list_distinct(kinds), lambda k: NOT list_contains(suggested, k)))
-            AS kind
-    FROM per_workflow
-)
+WITH known AS ({_USED_KNOWN}),
+covered AS (SELECT workflow_id, kind FROM known JOIN kb_suggested USING (id)),
+present AS (SELECT workflow_id, unnest(list_distinct(kinds)) AS kind FROM sol),
+added AS (SELECT * FROM present ANTI JOIN covered USING (workflow_id, kind))
 SELECT GROUPING(cluster) = 1 AS total, cluster, id, kind, count(*)
-FROM (SELECT cluster, unnest(ids) AS id, kind FROM added)
+FROM known JOIN added USING (workflow_id)
 GROUP BY GROUPING SETS ((id, kind), (cluster, id, kind))
 """
 
@@ -247,6 +245,10 @@ def _load_kb(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> None:
         )
     if kb.policies:
         con.executemany("INSERT INTO kb_policies VALUES (?)", [(i,) for i in kb.policies])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE kb_suggested AS "
+        "SELECT id, unnest(suggested) AS kind FROM kb_patterns"
+    )
 
 
 def deduplicate(con: duckdb.DuckDBPyConnection) -> DuplicateSummary:
@@ -385,8 +387,7 @@ def _co_usage(con: duckdb.DuckDBPyConnection, reports: Reports) -> None:
     for total, cluster, a, b, count in con.execute(_CO_USAGE).fetchall():
         report = _target(reports, total, cluster)
         if report is not None:
-            # Values come typed from SQL; skipping validation matters with many thousand pairs.
-            report.co_usage.append(PairUsage.model_construct(a=a, b=b, workflows=int(count)))
+            report.co_usage.append(PairUsage(a=a, b=b, workflows=int(count)))
 
 
 def _setting_value(text: str | None) -> SettingValue:

@@ -117,6 +117,9 @@ def analyse_files(
         con = _connect(spill_dir)
         try:
             load_lines(con, files)
+            # Only the load needs the scan order (line numbers); every later query orders
+            # explicitly, and without the constraint DuckDB may run them on both threads.
+            con.execute("SET preserve_insertion_order = false")
             con.execute("CREATE OR REPLACE TEMP TABLE log_sources (file_index INT, shown VARCHAR)")
             if files:
                 con.executemany(
