@@ -113,7 +113,8 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 def raw_query(index: Index, vector: list[float], intent: str) -> models.QueryResponse:
     """The same hybrid query `retrieve()` sends for patterns, straight through qdrant-client."""
     sparse = query_vector(intent)
-    prefetch = [models.Prefetch(query=vector, using=DENSE, limit=20, filter=_NOT_DEPRECATED)]
+    # The dense vector is a MAX_SIM multivector: a one-vector query scores by the closest text.
+    prefetch = [models.Prefetch(query=[vector], using=DENSE, limit=20, filter=_NOT_DEPRECATED)]
     if sparse.indices:
         lexical = models.SparseVector(indices=sparse.indices, values=sparse.values)
         prefetch.append(

@@ -49,6 +49,17 @@ def _add_logs(parser: argparse.ArgumentParser, required: bool) -> None:
     )
 
 
+def _add_proposal_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--platform",
+        choices=("github", "local"),
+        help="default: github with GITHUB_TOKEN, else local",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the plan and previews; change nothing"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="patternbot",
@@ -113,27 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_repo(p)
     _add_json(p)
     _add_logs(p, required=True)
-    p.add_argument(
-        "--platform",
-        choices=("github", "local"),
-        help="default: github with GITHUB_TOKEN, else local",
-    )
-    p.add_argument(
-        "--dry-run", action="store_true", help="print the plan and previews; change nothing"
-    )
+    _add_proposal_flags(p)
 
     p = sub.add_parser("run", help="validate, sync, metrics, suggest and propose in one go")
     _add_repo(p)
     _add_json(p)
     _add_logs(p, required=False)
-    p.add_argument(
-        "--platform",
-        choices=("github", "local"),
-        help="default: github with GITHUB_TOKEN, else local",
-    )
-    p.add_argument(
-        "--dry-run", action="store_true", help="print the plan and previews; change nothing"
-    )
+    _add_proposal_flags(p)
 
     p = sub.add_parser("schema", help="write the JSON Schema files for patterns, policies and logs")
     p.add_argument("--out", type=Path, default=Path("schemas"), metavar="DIR")

@@ -3,10 +3,11 @@ depend on line order, file layout, compression or re-delivery."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 from hypothesis import HealthCheck, given, settings
@@ -15,10 +16,10 @@ from pydantic import ValidationError
 
 from bot.config import Config
 from bot.logs.analysis import analyse_logs
-from bot.logs.classify import load_lines
+from bot.logs.classify import field_by_field_sql, load_lines
 from bot.logs.events import EVENT_ADAPTER
 from bot.logs.reader import LogFile
-from tests.support.logs import line_of, make_kb, write_log
+from tests.support.logs import line_of, make_kb, outcome, retrieved, solution, write_log
 
 PROPERTY_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -26,7 +27,8 @@ PROPERTY_SETTINGS = settings(
 # Each example analyses its logs twice (about half a second): fewer examples, same coverage idea.
 REPORT_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=20)
 
-text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
+SURROGATES: tuple[Literal["Cs"]] = ("Cs",)  # not encodable as UTF-8
+text = st.text(st.characters(exclude_categories=SURROGATES), max_size=8)
 ids = st.sampled_from(["web", "db", "worker", "ghost", ""])
 numbers = st.one_of(
     st.integers(min_value=-(2**62), max_value=2**62),
@@ -140,6 +142,92 @@ def test_duckdb_checks_agree_with_the_reference_model(tmp_path: Path, batch: lis
     assert len(rows) == len(batch)
     for line, (reason,) in zip(batch, rows, strict=True):
         assert (reason is None) == _reference_valid(line), (line, reason)
+
+
+# Every column a checked line carries into the aggregation.
+TYPED = (
+    "reason, blank, raw, event_id, workflow_id, type, ts, cluster, content, intent, patterns, "
+    "policies, patterns_used, policies_applied, kinds, settings, status"
+)
+
+
+def _both_checks(
+    path: Path, texts: list[str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], set[int]]:
+    """Rows of log_lines for the file at `path`, its lines `texts` checked field by field only,
+    and the line numbers the fast check accepted (those it did not leave to the field checks)."""
+    con = duckdb.connect()
+    try:
+        load_lines(con, [LogFile(path, path.name)])
+        fast = con.execute(f"SELECT rn, {TYPED} FROM log_lines ORDER BY rn").fetchall()
+        tables = {
+            name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        rechecked: set[int] = set()
+        if "log_rechecked" in tables:
+            rechecked = {rn for (rn,) in con.execute("SELECT rn FROM log_rechecked").fetchall()}
+        con.execute("CREATE TEMP TABLE every_line (file_index INT, rn BIGINT, line VARCHAR)")
+        con.executemany("INSERT INTO every_line VALUES (0, ?, ?)", list(enumerate(texts, start=1)))
+        con.execute(field_by_field_sql("log_slow", "SELECT * FROM every_line"))
+        slow = con.execute(f"SELECT rn, {TYPED} FROM log_slow ORDER BY rn").fetchall()
+    finally:
+        con.close()
+    return fast, slow, {row[0] for row in fast} - rechecked
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(lines(), min_size=1, max_size=25))
+def test_the_fast_check_accepts_only_what_the_field_checks_accept(
+    tmp_path: Path, batch: list[str]
+) -> None:
+    path = tmp_path / "batch.jsonl"
+    path.write_text("".join(line + "\n" for line in batch), encoding="utf-8")
+    fast, slow, _ = _both_checks(path, batch)
+    # Same verdict and the same typed values, whichever check decided.
+    assert fast == slow
+
+
+def test_writer_shaped_lines_take_the_fast_check_and_others_agree(tmp_path: Path) -> None:
+    plain = [
+        retrieved("w1", "e1", "2026-03-01T10:00:00Z", 'an "app" café', {"web": 0.9, "db": 0.25},
+                  {"limits": 0.7}, cluster="prod"),
+        solution("w1", "e2", "2026-03-01T11:00:00.123456+01:00", ["web"], ["Deployment"],
+                 ["limits"], {"spec.replicas": 3, "tag": "1.2", "on": True, "none": None}),
+        outcome("w1", "e3", "2026-03-01T10:02:00-00:30", "deployed", error="none"),
+    ]  # fmt: skip
+    # The same events in shapes the fast check leaves to the field checks: an extra key in a list
+    # element, another key order inside a list, a snake_case key, more than six fraction digits.
+    texts = [line_of(event) for event in plain]
+    texts += [
+        texts[0].replace('"score":0.25', '"score":0.25,"note":1').replace('"e1"', '"e4"'),
+        texts[1].replace('{"kind":"Deployment"}', '{"name":"x","kind":"Deployment"}')
+        .replace('"e2"', '"e5"'),
+        texts[2].replace('"eventId":"e3"', '"event_id":"e6"'),
+        texts[2].replace("10:02:00-00:30", "10:02:00.0000004-00:30").replace('"e3"', '"e7"'),
+    ]  # fmt: skip
+    path = write_log(tmp_path / "a.jsonl", texts)
+    fast, slow, accepted = _both_checks(path, texts)
+    assert accepted == {1, 2, 3}
+    assert fast == slow
+    assert [row[1] for row in fast] == [None] * 7
+    # Apart from event id and content, each field-checked line equals its fast-checked original.
+    by_rn = {row[0]: row for row in fast}
+    for original, copy in ((1, 4), (2, 5), (3, 6), (3, 7)):
+        a, b = by_rn[original], by_rn[copy]
+        assert a[5:9] + a[10:] == b[5:9] + b[10:], (original, copy)
+    assert by_rn[1][5:9] == ("w1", "retrieved", dt.datetime(2026, 3, 1, 10, 0), "prod")
+    assert by_rn[1][10:13] == (
+        'an "app" café',
+        [{"id": "web", "score": 0.9}, {"id": "db", "score": 0.25}],
+        [{"id": "limits", "score": 0.7}],
+    )
+    assert by_rn[2][7] == dt.datetime(2026, 3, 1, 10, 0, 0, 123456)
+    assert by_rn[2][13:17] == (
+        ["web"], ["limits"], ["Deployment"],
+        '{"spec.replicas":3,"tag":"1.2","on":true,"none":null}',
+    )  # fmt: skip
+    assert by_rn[3][7] == dt.datetime(2026, 3, 1, 10, 32)
+    assert by_rn[3][17] == "deployed"
 
 
 KB = make_kb({"web": ["Deployment"], "db": ["StatefulSet", "Service"], "worker": ["Deployment"]},

@@ -30,7 +30,7 @@ def propose_report(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[ProposeOutcome, SuggestionRun, dict[str, Any]]:
     """Suggest from `report` with the platform's decision history, then propose."""
-    from bot.commands.suggest import open_optional_index
+    from bot.commands.common import open_optional_index
     from bot.index.embeddings import load_embedder
     from bot.learning.claude import drafter_from_environment
     from bot.learning.engine import suggest
@@ -131,16 +131,12 @@ def exit_code(outcome: ProposeOutcome) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.commands.suggest import load_valid_knowledge_base
-    from bot.logs.analysis import analyse_logs
+    from bot.commands.common import analyse_from_args, load_valid_knowledge_base
 
     check_platform(args.platform, os.environ)
     config = load_config(args.repo)
     kb = load_valid_knowledge_base(config)
-    report = analyse_logs(
-        config, kb, args.logs, since=args.since, until=args.until,
-        strict=args.strict, quarantine_path=args.quarantine,
-    )  # fmt: skip
+    report = analyse_from_args(config, kb, args)
     outcome, engine, figures = propose_report(
         config, kb, report, platform_name=args.platform, dry_run=args.dry_run
     )

@@ -43,12 +43,11 @@ def step_summary(outcome: ProposeOutcome, workflows: int, synced: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.commands.common import analyse_from_args, load_valid_knowledge_base
     from bot.commands.metrics import store_usage_metrics
-    from bot.commands.suggest import load_valid_knowledge_base
     from bot.index.embeddings import load_embedder
     from bot.index.store import open_index
     from bot.index.sync import sync_index
-    from bot.logs.analysis import analyse_logs
 
     check_platform(args.platform, os.environ)
     config = load_config(args.repo)
@@ -56,10 +55,7 @@ def run(args: argparse.Namespace) -> int:
     kb = load_valid_knowledge_base(config)
     progress(f"validate: {len(kb.patterns)} patterns, {len(kb.policies)} policies")
     logs = args.logs or default_logs(config)
-    report = analyse_logs(
-        config, kb, logs, since=args.since, until=args.until,
-        strict=args.strict, quarantine_path=args.quarantine,
-    )  # fmt: skip
+    report = analyse_from_args(config, kb, args, logs)
     progress(f"metrics: {report.workflows} workflows, {report.events} events")
     if args.dry_run:
         # A dry run leaves even the derived index alone; the engine compares drafts with the

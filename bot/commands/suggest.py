@@ -8,38 +8,13 @@ from typing import Any
 
 from rich.table import Table
 
-from bot.config import Config, load_config
-from bot.console import print_json, stdout_console, warn
+from bot.commands.common import analyse_from_args, load_valid_knowledge_base, open_optional_index
+from bot.config import load_config
+from bot.console import print_json, stdout_console
 from bot.error_handler import EXIT_OK
-from bot.errors import IndexUnavailableError, KnowledgeBaseError, UsageError
-from bot.knowledge.repository import KnowledgeBase, load_knowledge_base
-from bot.learning.dedupe import NearestIndex
+from bot.errors import UsageError
 from bot.learning.history import InMemoryDecisionHistory
 from bot.learning.suggestion import Suggestion
-
-
-def load_valid_knowledge_base(config: Config) -> KnowledgeBase:
-    """The repository's knowledge base; KnowledgeBaseError when a file does not validate."""
-    kb = load_knowledge_base(config.root, config.paths.patterns, config.paths.policies)
-    if kb.problems:
-        first = kb.problems[0]
-        more = f" (and {len(kb.problems) - 1} more)" if len(kb.problems) > 1 else ""
-        raise KnowledgeBaseError(f"{first}{more}; run `patternbot validate` for the full list")
-    return kb
-
-
-def open_optional_index(config: Config, stack: contextlib.ExitStack) -> NearestIndex | None:
-    """The configured index if there is one, else None (reading never creates a local index)."""
-    from bot.index.store import open_index
-
-    if config.index.url is None and not config.qdrant_path.exists():
-        return None
-    try:
-        return stack.enter_context(open_index(config))
-    except IndexUnavailableError as exc:
-        # Deduplication can embed the knowledge base directly; the index only saves that work.
-        warn(f"{exc}; comparing drafts with the knowledge base directly")
-        return None
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -60,14 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from bot.index.embeddings import load_embedder
     from bot.learning.claude import drafter_from_environment
     from bot.learning.engine import suggest
-    from bot.logs.analysis import analyse_logs
 
     config = load_config(args.repo)
     kb = load_valid_knowledge_base(config)
-    report = analyse_logs(
-        config, kb, args.logs, since=args.since, until=args.until,
-        strict=args.strict, quarantine_path=args.quarantine,
-    )  # fmt: skip
+    report = analyse_from_args(config, kb, args)
     embedder = load_embedder(config.embedding)
     with contextlib.ExitStack() as stack:
         index = open_optional_index(config, stack)

@@ -26,10 +26,10 @@ _TEXT_LISTS = {"triggers"}
 _TIMESTAMPS = {"createdAt", "appliedAt"}
 
 
-def _strip_property_titles(node: Any) -> Any:
+def strip_property_titles(node: Any) -> Any:
     """Drop pydantic's generated property titles ('Createdat'); the descriptions say more."""
     if isinstance(node, dict):
-        cleaned = {key: _strip_property_titles(value) for key, value in node.items()}
+        cleaned = {key: strip_property_titles(value) for key, value in node.items()}
         properties = cleaned.get("properties")
         if isinstance(properties, dict):
             for prop in properties.values():
@@ -37,7 +37,7 @@ def _strip_property_titles(node: Any) -> Any:
                     prop.pop("title", None)
         return cleaned
     if isinstance(node, list):
-        return [_strip_property_titles(value) for value in node]
+        return [strip_property_titles(value) for value in node]
     return node
 
 
@@ -73,7 +73,7 @@ def _set_string_pattern(prop: dict[str, Any], pattern: str) -> None:
 def item_json_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
     """The JSON Schema of one item file for `model` (Pattern or Policy), camelCase keys."""
     generated = model.model_json_schema(by_alias=True, mode="validation")
-    schema: dict[str, Any] = {"$schema": JSON_SCHEMA_DIALECT, **_strip_property_titles(generated)}
+    schema: dict[str, Any] = {"$schema": JSON_SCHEMA_DIALECT, **strip_property_titles(generated)}
     schema["title"] = title
     # `kind` tells the two models apart inside patternbot; the folder says it in a file.
     schema["properties"].pop("kind", None)

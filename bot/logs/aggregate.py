@@ -1,6 +1,6 @@
 """Aggregating checked workflow events into a UsageReport with DuckDB.
 
-Input: the temp table `log_lines` (see bot/logs/classify.py). Every number is a pure function of
+Input: the temp view `log_lines` (see bot/logs/classify.py). Every number is a pure function of
 those lines, the knowledge base and the options; the metric definitions are in docs/metrics.md.
 """
 
@@ -69,7 +69,7 @@ QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, rn) > 1
 """
 
 _EVENTS = f"""
-CREATE OR REPLACE TEMP TABLE ev AS
+CREATE OR REPLACE TEMP VIEW ev AS
 SELECT rn, event_id, workflow_id, type, ts, cluster, intent, patterns, policies, patterns_used,
     policies_applied, kinds, settings, status
 FROM ({_VALID}) v {{anti_join}}
@@ -81,6 +81,8 @@ WHERE {{window}}
 # and the retrieval by line (rn): aggregating whole lists per workflow would cost far more.
 _WORKFLOWS = """
 CREATE OR REPLACE TEMP TABLE wf AS
+-- w: a small number for the workflow, a cheaper key than its id for the per-item tables.
+SELECT row_number() OVER () AS w, * FROM (
 SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster, count(*) AS events,
     min(ts) AS first_ts, max(ts) AS last_ts,
     arg_max(rn, (ts, event_id)) FILTER (WHERE type = 'solution') AS sol_rn,
@@ -89,79 +91,73 @@ SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster, count(*) A
     arg_max(len(patterns) = 0 OR list_max(list_transform(patterns, lambda p: p.score)) < {weak},
         (ts, event_id)) FILTER (WHERE type = 'retrieved') AS weak
 FROM ev GROUP BY workflow_id
+)
 """
 
 # The latest solution of each workflow, with the workflow's cluster and latest outcome.
 _SOLUTIONS = """
 CREATE OR REPLACE TEMP TABLE sol AS
-SELECT wf.workflow_id, wf.cluster, wf.status, l.ts, l.patterns_used, l.policies_applied, l.kinds,
-    l.settings
-FROM log_lines l JOIN wf ON l.rn = wf.sol_rn
+SELECT wf.w, wf.workflow_id, wf.cluster, wf.status, l.ts, l.patterns_used, l.policies_applied,
+    l.kinds, l.settings
+FROM ev l JOIN wf ON l.rn = wf.sol_rn
 """
 
 # One row per (workflow, item) the workflow names in any retrieval or solution: whether a
-# retrieval listed it (and its best score) and whether the latest solution used it. Events get
-# their workflow's cluster before their lists are unnested: there are far fewer events than items.
+# retrieval listed it (and its best score) and whether the latest solution used it. This is the
+# largest table (about six rows per workflow), so its key is narrow: the workflow's number w and
+# is_pattern; cluster and outcome are joined from wf once the items are counted.
 _FACTS = """
 CREATE OR REPLACE TEMP TABLE facts AS
 WITH named AS (
-    SELECT ev.workflow_id, ev.type, ev.patterns, ev.policies, ev.patterns_used,
-        ev.policies_applied, wf.cluster, wf.status
+    SELECT wf.w, ev.type, ev.patterns, ev.policies, ev.patterns_used, ev.policies_applied
     FROM ev JOIN wf USING (workflow_id)
     -- The latest solution comes from sol below, marked as used.
     WHERE ev.type = 'retrieved' OR (ev.type = 'solution' AND ev.rn <> wf.sol_rn)
 ),
 items AS (
-    SELECT workflow_id, cluster, status, kind, item.id AS id, item.score AS score,
-        true AS listed, false AS used, NULL::TIMESTAMP AS sol_ts
+    SELECT w, is_pattern, item.id AS id, item.score AS score, true AS listed, false AS used
     FROM (
-        SELECT workflow_id, cluster, status, 'pattern' AS kind, unnest(patterns) AS item
-        FROM named WHERE type = 'retrieved'
+        SELECT w, true AS is_pattern, unnest(patterns) AS item FROM named WHERE type = 'retrieved'
         UNION ALL
-        SELECT workflow_id, cluster, status, 'policy', unnest(policies)
-        FROM named WHERE type = 'retrieved'
+        SELECT w, false, unnest(policies) FROM named WHERE type = 'retrieved'
     )
     UNION ALL
-    SELECT workflow_id, cluster, status, 'pattern', unnest(patterns_used), NULL, false, false,
-        NULL
+    SELECT w, true, unnest(patterns_used), NULL, false, false FROM named WHERE type = 'solution'
+    UNION ALL
+    SELECT w, false, unnest(policies_applied), NULL, false, false
     FROM named WHERE type = 'solution'
     UNION ALL
-    SELECT workflow_id, cluster, status, 'policy', unnest(policies_applied), NULL, false, false,
-        NULL
-    FROM named WHERE type = 'solution'
+    SELECT w, true, unnest(patterns_used), NULL, false, true FROM sol
     UNION ALL
-    SELECT workflow_id, cluster, status, 'pattern', unnest(patterns_used), NULL, false, true, ts
-    FROM sol
-    UNION ALL
-    SELECT workflow_id, cluster, status, 'policy', unnest(policies_applied), NULL, false, true, ts
-    FROM sol
+    SELECT w, false, unnest(policies_applied), NULL, false, true FROM sol
 )
-SELECT workflow_id, kind, id, any_value(cluster) AS cluster, any_value(status) AS status,
-    max(sol_ts) AS sol_ts, max(score) AS score, bool_or(listed) AS listed, bool_or(used) AS used
-FROM items GROUP BY workflow_id, kind, id
+SELECT w, is_pattern, id, max(score) AS score, bool_or(listed) AS listed, bool_or(used) AS used
+FROM items GROUP BY w, is_pattern, id
 """
 
 # Every report query groups by its keys twice, overall and per cluster: `total` tells them apart
 # (a cluster row with cluster NULL holds the workflows without cluster, which are in no breakdown).
 _ITEMS = """
-SELECT GROUPING(cluster) = 1 AS total, cluster, kind, id,
+SELECT GROUPING(g.cluster) = 1 AS total, g.cluster,
+    CASE WHEN is_pattern THEN 'pattern' ELSE 'policy' END, id,
     count(*) FILTER (WHERE listed),
     count(*) FILTER (WHERE listed AND score >= $strong),
     count(*) FILTER (WHERE listed AND score >= $strong AND used),
     count(*) FILTER (WHERE used),
-    count(*) FILTER (WHERE used AND status = 'deployed'),
-    count(*) FILTER (WHERE used AND status = 'failed'),
-    count(*) FILTER (WHERE used AND status = 'abandoned'),
-    max(sol_ts) FILTER (WHERE used),
-    count(*), min(workflow_id),
-    count(*) FILTER (WHERE used AND NOT listed), min(workflow_id) FILTER (WHERE used AND NOT listed)
-FROM facts
-GROUP BY GROUPING SETS ((kind, id), (cluster, kind, id))
+    count(*) FILTER (WHERE used AND g.status = 'deployed'),
+    count(*) FILTER (WHERE used AND g.status = 'failed'),
+    count(*) FILTER (WHERE used AND g.status = 'abandoned'),
+    max(s.ts) FILTER (WHERE used),
+    count(*), min(g.workflow_id),
+    count(*) FILTER (WHERE used AND NOT listed),
+    min(g.workflow_id) FILTER (WHERE used AND NOT listed)
+FROM facts f JOIN wf g USING (w) LEFT JOIN sol s USING (w)
+GROUP BY GROUPING SETS ((is_pattern, id), (g.cluster, is_pattern, id))
 """
 
 _USED_KNOWN = """
-SELECT workflow_id, cluster, id FROM (
-    SELECT workflow_id, cluster, unnest(list_distinct(patterns_used)) AS id FROM sol
+SELECT w, cluster, id FROM (
+    SELECT w, cluster, unnest(list_distinct(patterns_used)) AS id FROM sol
 ) SEMI JOIN kb_patterns k USING (id)
 """
 
@@ -169,38 +165,37 @@ SELECT workflow_id, cluster, id FROM (
 # suggests it.
 _COMMON_ADDITIONS = f"""
 WITH known AS ({_USED_KNOWN}),
-covered AS (SELECT workflow_id, kind FROM known JOIN kb_suggested USING (id)),
-present AS (SELECT workflow_id, unnest(list_distinct(kinds)) AS kind FROM sol),
-added AS (SELECT * FROM present ANTI JOIN covered USING (workflow_id, kind))
+covered AS (SELECT w, kind FROM known JOIN kb_suggested USING (id)),
+present AS (SELECT w, unnest(list_distinct(kinds)) AS kind FROM sol),
+added AS (SELECT * FROM present ANTI JOIN covered USING (w, kind))
 SELECT GROUPING(cluster) = 1 AS total, cluster, id, kind, count(*)
-FROM known JOIN added USING (workflow_id)
+FROM known JOIN added USING (w)
 GROUP BY GROUPING SETS ((id, kind), (cluster, id, kind))
 """
 
 _CO_USAGE = f"""
 WITH known AS ({_USED_KNOWN})
 SELECT GROUPING(x.cluster) = 1 AS total, x.cluster, x.id, y.id, count(*) AS n
-FROM known x JOIN known y ON x.workflow_id = y.workflow_id AND x.id < y.id
+FROM known x JOIN known y ON x.w = y.w AND x.id < y.id
 GROUP BY GROUPING SETS ((x.id, y.id), (x.cluster, x.id, y.id))
 ORDER BY n DESC, x.id, y.id
 """
 
 _SETTINGS = """
-WITH entries AS (
-    SELECT workflow_id, cluster, list_distinct(kinds) AS kinds,
-        unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
-    FROM sol WHERE status = 'deployed' AND settings IS NOT NULL
-),
-pairs AS (
-    SELECT DISTINCT workflow_id, cluster, e.key AS path, e.value::VARCHAR AS value, kinds
-    FROM entries
+-- A MAP has unique keys, so (workflow, path) is unique in pairs.
+WITH pairs AS (
+    SELECT w, cluster, e.key AS path, e.value::VARCHAR AS value, kinds FROM (
+        SELECT w, cluster, list_distinct(kinds) AS kinds,
+            unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
+        FROM sol WHERE status = 'deployed' AND settings IS NOT NULL
+    )
 )
 SELECT GROUPING(cluster) = 1, cluster, path, value, NULL AS kind, count(*) FROM pairs
 GROUP BY GROUPING SETS ((path, value), (cluster, path, value))
 UNION ALL
--- (workflow, path, value) is unique in pairs and its kinds are distinct: count(*) counts workflows.
+-- Each workflow's kinds are distinct, so count(*) counts workflows.
 SELECT GROUPING(cluster) = 1, cluster, path, value, kind, count(*)
-FROM (SELECT workflow_id, cluster, path, value, unnest(kinds) AS kind FROM pairs)
+FROM (SELECT cluster, path, value, unnest(kinds) AS kind FROM pairs)
 GROUP BY GROUPING SETS ((path, value, kind), (cluster, path, value, kind))
 """
 
@@ -212,7 +207,7 @@ SELECT * FROM (
         row_number() OVER (ORDER BY l.ts DESC, wf.workflow_id) AS overall_rank,
         row_number() OVER (PARTITION BY wf.cluster ORDER BY l.ts DESC, wf.workflow_id)
             AS cluster_rank
-    FROM wf JOIN log_lines l ON l.rn = wf.ret_rn LEFT JOIN sol ON sol.workflow_id = wf.workflow_id
+    FROM wf JOIN ev l ON l.rn = wf.ret_rn LEFT JOIN sol ON sol.workflow_id = wf.workflow_id
     WHERE wf.weak
 )
 WHERE overall_rank <= $limit OR (cluster IS NOT NULL AND cluster_rank <= $limit)

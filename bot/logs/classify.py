@@ -24,7 +24,11 @@ from bot.logs.reader import LogFile
 
 # JSON text cannot hold a raw control character, so no valid line contains this delimiter.
 _DELIMITER = "\\x01"
-_MAX_LINE_BYTES = 64 * 1024 * 1024
+# Each reading thread holds one buffer, which must be larger than the longest line. DuckDB's
+# default buffer is 16 x max_line_size: with 64 MiB lines two threads asked for 2 GiB and ran out
+# of memory, so the buffer is set to twice the line limit.
+_MAX_LINE_BYTES = 16 * 1024 * 1024
+_BUFFER_BYTES = 2 * _MAX_LINE_BYTES
 
 # Top-level keys read from each line, in this order. The snake_case spellings are accepted
 # because the reference model has populate_by_name; the camelCase spelling wins when both exist.
@@ -82,7 +86,7 @@ def _lines_query(files: Sequence[LogFile]) -> str:
         f"header = false, auto_detect = false, strict_mode = false, compression = 'auto', "
         # '\\r\\n' splits at LF and CRLF alike, so mixed line endings keep their line numbers.
         f"new_line = '\\r\\n', "
-        f"max_line_size = {_MAX_LINE_BYTES})"
+        f"max_line_size = {_MAX_LINE_BYTES}, buffer_size = {_BUFFER_BYTES})"
     )
 
 
@@ -270,13 +274,16 @@ CREATE OR REPLACE TEMP MACRO pb_fast_ts(x) AS
 _FAST = f"""
 CREATE OR REPLACE TEMP TABLE log_scan AS
 WITH raw AS ({{lines}}),
-parsed AS (SELECT file_index, line, try(from_json(line, '{_FAST_STRUCT}')) AS j FROM raw),
+parsed AS (
+    SELECT file_index, line, j, pb_fast_ts(j.ts) AS ts_utc
+    FROM (SELECT file_index, line, try(from_json(line, '{_FAST_STRUCT}')) AS j FROM raw)
+),
 judged AS (
-    SELECT file_index, line, j, coalesce(j.v = '1'
+    SELECT file_index, line, j, ts_utc, coalesce(j.v = '1'
         AND starts_with(j.eventId, '"') AND j.eventId <> '""'
         AND starts_with(j.workflowId, '"') AND j.workflowId <> '""'
         AND j.workflow IN ('"recommend"', '"operate"')
-        AND regexp_full_match(j.ts, {_quote(_FAST_TS)}) AND pb_fast_ts(j.ts) IS NOT NULL
+        AND regexp_full_match(j.ts, {_quote(_FAST_TS)}) AND ts_utc IS NOT NULL
         AND (j.cluster IS NULL OR starts_with(j.cluster, '"'))
         AND CASE j.type
             WHEN '"retrieved"' THEN starts_with(j.intent, '"')
@@ -300,7 +307,7 @@ SELECT file_index,
     CASE WHEN ok THEN pb_text(j.eventId) END AS event_id,
     CASE WHEN ok THEN pb_text(j.workflowId) END AS workflow_id,
     CASE WHEN ok THEN j.type[2:-2] END AS type,
-    CASE WHEN ok THEN pb_fast_ts(j.ts) END AS ts,
+    CASE WHEN ok THEN ts_utc END AS ts,
     CASE WHEN ok THEN pb_text(j.cluster) END AS cluster,
     CASE WHEN ok THEN hash(line) END AS content,
     CASE WHEN ok AND j.type = '"retrieved"' THEN pb_text(j.intent) END AS intent,
@@ -340,6 +347,12 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define the SQL macros the line checks use on this connection."""
     con.execute(_MACROS)
     con.execute(_FAST_MACROS)
+
+
+def field_by_field_sql(table: str, lines_sql: str) -> str:
+    """The statement creating temp table `table` from the lines of `lines_sql`, each checked field
+    by field: the columns of log_lines, `reason` NULL for a valid event."""
+    return _LOAD.replace("{table}", table).replace("{checked}", checked_lines_sql(lines_sql))
 
 
 def checked_lines_sql(lines_sql: str) -> str:
@@ -397,8 +410,7 @@ def _check_the_rest(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TEMP VIEW log_lines AS {numbered}")
         return
     lines = f"SELECT file_index, rn, raw AS line FROM ({numbered}) WHERE {unchecked}"
-    sql = _LOAD.replace("{table}", "log_rechecked")
-    con.execute(sql.replace("{checked}", checked_lines_sql(lines)))
+    con.execute(field_by_field_sql("log_rechecked", lines))
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW log_lines AS {numbered} "
         f"WHERE reason IS DISTINCT FROM {_quote(UNCHECKED)} "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.knowledge.jsonschema import JSON_SCHEMA_DIALECT, strip_property_titles
 from bot.logs.events import EVENT_ADAPTER
 
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _EVENT_DEFS = {
     "RetrievedEvent": "retrieved",
     "SolutionEvent": "solution",
@@ -19,20 +19,6 @@ RFC3339_PATTERN = (
 )
 
 
-def _strip_titles(node: Any) -> Any:
-    if isinstance(node, dict):
-        cleaned = {key: _strip_titles(value) for key, value in node.items()}
-        properties = cleaned.get("properties")
-        if isinstance(properties, dict):
-            for prop in properties.values():
-                if isinstance(prop, dict):
-                    prop.pop("title", None)
-        return cleaned
-    if isinstance(node, list):
-        return [_strip_titles(value) for value in node]
-    return node
-
-
 def workflow_log_json_schema() -> dict[str, Any]:
     """The schema every line of a v1 workflow log conforms to (unknown keys are allowed)."""
     generated = EVENT_ADAPTER.json_schema(by_alias=True, mode="validation")
@@ -43,7 +29,7 @@ def workflow_log_json_schema() -> dict[str, Any]:
             "One JSON object per line of a JSON Lines file; see docs/workflow-log.md. Readers "
             "ignore keys they do not know."
         ),
-        **_strip_titles(generated),
+        **strip_property_titles(generated),
     }
     for name, event_type in _EVENT_DEFS.items():
         definition = schema["$defs"][name]
