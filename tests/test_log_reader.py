@@ -56,7 +56,10 @@ MALFORMED = [
     ("{" + BASE + ',"type":"solution","ts":"2026-03-01T10:00:00Z","resources":[{"name":"a"}]}',
      "'resources' must be a list of {kind, apiVersion?, name?}"),
     ("{" + BASE + ',"type":"solution","ts":"2026-03-01T10:00:00Z","settings":{"a":[1]}}',
-     "'settings' must be a map of setting path to scalar value"),
+     "'settings' must be a map of distinct setting paths to scalar values"),
+    # DuckDB cannot hold a map with a repeated key, so such a line is rejected, not guessed at.
+    ("{" + BASE + ',"type":"solution","ts":"2026-03-01T10:00:00Z","settings":{"a":1,"a":2}}',
+     "'settings' must be a map of distinct setting paths to scalar values"),
     ("{" + BASE + ',"type":"outcome","status":"failed","ts":"2026-03-01T10:00:00Z","cluster":1}',
      "'cluster' must be a string"),
 ]  # fmt: skip

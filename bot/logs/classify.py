@@ -66,7 +66,8 @@ CREATE OR REPLACE TEMP MACRO pb_resources_ok(x) AS x IS NULL OR (json_type(x) = 
     AND pb_all(json_type(x, '$[*].name'), ['VARCHAR', 'NULL']));
 CREATE OR REPLACE TEMP MACRO pb_settings_ok(x) AS x IS NULL OR (json_type(x) = 'OBJECT'
     AND NOT list_contains(json_type(x, '$.*'), 'ARRAY')
-    AND NOT list_contains(json_type(x, '$.*'), 'OBJECT'));
+    AND NOT list_contains(json_type(x, '$.*'), 'OBJECT')
+    AND len(json_keys(x)) = len(list_distinct(json_keys(x))));
 """
 
 # RFC 3339 as pydantic (speedate) reads it: 'T', 't', ' ' or '_' between date and time, optional
@@ -178,7 +179,7 @@ SELECT file_index, rn,
         WHEN type_name = 'solution' AND NOT pb_resources_ok(res)
             THEN '''resources'' must be a list of {{kind, apiVersion?, name?}}'
         WHEN type_name = 'solution' AND NOT pb_settings_ok(settings)
-            THEN '''settings'' must be a map of setting path to scalar value'
+            THEN '''settings'' must be a map of distinct setting paths to scalar values'
         WHEN type_name = 'outcome' AND status IS NULL THEN 'missing field ''status'''
         WHEN type_name = 'outcome'
             AND status::VARCHAR NOT IN ('"deployed"', '"failed"', '"abandoned"')
@@ -293,6 +294,7 @@ judged AS (
                 AND regexp_full_match(j.policiesApplied, {_quote(_NAMES)})
                 AND regexp_full_match(j.resources, {_quote(_RESOURCES)})
                 AND regexp_full_match(j.settings, {_quote(_SETTINGS)})
+                AND len(json_keys(j.settings)) = len(list_distinct(json_keys(j.settings)))
             WHEN '"outcome"' THEN j.status IN ('"deployed"', '"failed"', '"abandoned"')
                 AND (j.error IS NULL OR starts_with(j.error, '"'))
             ELSE false
