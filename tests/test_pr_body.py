@@ -100,6 +100,9 @@ def test_damaged_metadata_is_ignored() -> None:
 def test_body_has_evidence_table_chart_intents_diff_and_instructions() -> None:
     body = body_of()
     assert "| Frequency | 80% (8 of 10 cases) |" in body
+    assert (
+        "Drafted by the deterministic engine; every number comes from the workflow logs.\n" in body
+    )
     assert "| Window | 2026-03-01 to 2026-03-31 |" in body
     assert "| Patterns used | `stateless-web-app` |" in body
     assert (

@@ -231,6 +231,11 @@ def _diff_section(change: FileChange, diff_limit: int | None) -> str:
     return f"### Proposed change to `{change.path}`\n\n```diff\n{diff}```\n"
 
 
+def _drafter(drafted_by: str) -> str:
+    """Who worded the draft: the deterministic engine, or the named model."""
+    return "the deterministic engine" if drafted_by == "deterministic" else drafted_by
+
+
 def render_body(
     suggestion: Suggestion,
     change: FileChange,
@@ -254,7 +259,8 @@ def render_body(
             f"## {_sentence(title_of(suggestion).removeprefix('patternbot: '))}\n",
             f"{neutralise(suggestion.reason)}\n{notice}",
             f"**Confidence {suggestion.confidence:.2f}** — {evidence_summary(suggestion)}. "
-            f"Drafted by {suggestion.drafted_by}; every number comes from the workflow logs.\n",
+            f"Drafted by {_drafter(suggestion.drafted_by)}; every number comes from the workflow "
+            "logs.\n",
             "### Evidence\n\n" + _evidence_table(suggestion) + "\n",
         ]
         chart = _chart(suggestion)
