@@ -218,3 +218,32 @@ def test_text_that_is_not_utf8_names_the_line(tmp_path: Path, logs_config: Confi
     with pytest.raises(LogFormatError) as caught:
         analyse_logs(logs_config, KB, [str(path)])
     assert str(caught.value) == f"{path}:2: not UTF-8 text; the file was not read"
+
+
+def test_a_lone_carriage_return_refuses_the_file_before_anything_is_read(
+    tmp_path: Path, logs_config: Config
+) -> None:
+    # DuckDB would split at the CR and drop the next character: refuse rather than lose it.
+    good = line_of(GOOD)
+    path = tmp_path / "mac.jsonl"
+    path.write_bytes(f"{good}\r\n{good}\n{good}\r{good}\n".encode())
+    with pytest.raises(LogFormatError) as caught:
+        analyse_logs(logs_config, KB, [str(path)], quarantine_path=tmp_path / "q.jsonl")
+    assert str(caught.value) == (
+        f"{path}:3: carriage return without a line feed (classic Mac line endings or a damaged "
+        "line); convert the file to LF line endings, for example with `tr '\\r' '\\n'`, and run "
+        "again"
+    )
+    assert not (tmp_path / "q.jsonl").exists()
+
+
+def test_crlf_line_endings_are_read_with_exact_line_numbers(
+    tmp_path: Path, logs_config: Config
+) -> None:
+    path = tmp_path / "windows.jsonl.gz"
+    path.write_bytes(gzip.compress(f"{line_of(GOOD)}\r\nnot json\r\n".encode()))
+    quarantine = tmp_path / "q.jsonl"
+    report = analyse_logs(logs_config, KB, [str(path)], quarantine_path=quarantine)
+    assert (report.events, report.rejected_lines) == (1, 1)
+    record = json.loads(quarantine.read_text(encoding="utf-8"))
+    assert (record["source"], record["line"]) == (f"{path}:2", "not json")

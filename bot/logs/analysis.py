@@ -17,6 +17,7 @@ from bot.errors import LogFormatError, UsageError
 from bot.knowledge.repository import KnowledgeBase
 from bot.logs.aggregate import AggregationOptions, aggregate_usage, deduplicate
 from bot.logs.classify import load_lines
+from bot.logs.line_endings import check_line_endings
 from bot.logs.quarantine import RejectedLine, default_quarantine_path, write_quarantine
 from bot.logs.reader import LogFile, log_files
 from bot.logs.usage import UsageReport
@@ -113,6 +114,7 @@ def analyse_files(
     quarantine_path: Path | None = None,
 ) -> UsageReport:
     """The usage report of already-resolved log files (see analyse_logs)."""
+    check_line_endings(files)
     with tempfile.TemporaryDirectory(prefix="patternbot-duckdb-") as spill_dir:
         con = _connect(spill_dir)
         try:
