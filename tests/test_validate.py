@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from bot.errors import KnowledgeBaseError
 from bot.knowledge.repository import load_knowledge_base
 from bot.knowledge.schema import Pattern, Policy
 from bot.main import main
@@ -544,3 +545,18 @@ class TestPreCommitHook:
         assert dirty.stdout.splitlines()[0] == (
             "patterns/misspelt.yaml:3: unknown key 'trigers' (did you mean 'triggers'?)"
         )
+
+
+def test_require_valid_names_the_first_problem_and_counts_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "patterns").mkdir()
+    (tmp_path / "patterns" / "a.yaml").write_text("id: a\n", encoding="utf-8")
+    (tmp_path / "patterns" / "b.yaml").write_text("id: [\n", encoding="utf-8")
+    kb = load_knowledge_base(tmp_path)
+    with pytest.raises(KnowledgeBaseError) as caught:
+        kb.require_valid()
+    assert str(caught.value) == (
+        f"{kb.problems[0]} (and {len(kb.problems) - 1} more); "
+        "run `patternbot validate` for the full list"
+    )
+    assert len(kb.problems) > 1
+    load_knowledge_base(tmp_path / "empty").require_valid()  # no files, no problems: no error

@@ -5,22 +5,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.console import warn
-from bot.errors import IndexUnavailableError, KnowledgeBaseError
+from bot.errors import IndexUnavailableError
 from bot.knowledge.repository import KnowledgeBase, load_knowledge_base
-from bot.learning.dedupe import NearestIndex
 from bot.logs.usage import UsageReport
+
+if TYPE_CHECKING:
+    from bot.learning.dedupe import NearestIndex
 
 
 def load_valid_knowledge_base(config: Config) -> KnowledgeBase:
     """The repository's knowledge base; KnowledgeBaseError when a file does not validate."""
     kb = load_knowledge_base(config.root, config.paths.patterns, config.paths.policies)
-    if kb.problems:
-        first = kb.problems[0]
-        more = f" (and {len(kb.problems) - 1} more)" if len(kb.problems) > 1 else ""
-        raise KnowledgeBaseError(f"{first}{more}; run `patternbot validate` for the full list")
+    kb.require_valid()
     return kb
 
 
@@ -39,7 +39,11 @@ def open_optional_index(config: Config, stack: contextlib.ExitStack) -> NearestI
 
 
 def analyse_from_args(
-    config: Config, kb: KnowledgeBase, args: argparse.Namespace, logs: Sequence[str] | None = None
+    config: Config,
+    kb: KnowledgeBase,
+    args: argparse.Namespace,
+    logs: Sequence[str] | None = None,
+    cluster: str | None = None,
 ) -> UsageReport:
     """The usage report for the command's --logs (or `logs`) and its shared log flags."""
     from bot.logs.analysis import analyse_logs
@@ -50,6 +54,7 @@ def analyse_from_args(
         logs if logs is not None else args.logs,
         since=args.since,
         until=args.until,
+        cluster=cluster,
         strict=args.strict,
         quarantine_path=args.quarantine,
     )

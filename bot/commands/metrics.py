@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from bot.commands.common import analyse_from_args
 from bot.config import Config, load_config
 from bot.console import print_json, stdout_console, warn
 from bot.error_handler import EXIT_FAILURE, EXIT_OK
 from bot.errors import PatternbotError
 from bot.knowledge.repository import load_knowledge_base
-from bot.logs.analysis import analyse_logs
 from bot.logs.usage import ItemUsage, UsageReport
 
 if TYPE_CHECKING:
@@ -118,16 +118,7 @@ def run(args: argparse.Namespace) -> int:
     kb = load_knowledge_base(config.root, config.paths.patterns, config.paths.policies)
     if kb.problems:
         warn(f"the knowledge base has {len(kb.problems)} problem(s); run `patternbot validate`")
-    report = analyse_logs(
-        config,
-        kb,
-        args.logs,
-        since=args.since,
-        until=args.until,
-        cluster=args.cluster,
-        strict=args.strict,
-        quarantine_path=args.quarantine,
-    )
+    report = analyse_from_args(config, kb, args, cluster=args.cluster)
     index_updates: dict[str, int] | None = None
     status = EXIT_OK
     if not args.no_index:

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
+from bot.errors import KnowledgeBaseError
 from bot.knowledge.schema import Pattern, Policy
 from bot.yamlfile import (
     Problem,
@@ -34,6 +35,13 @@ class KnowledgeBase:
     def path_of(self, kind: str, item_id: str) -> Path:
         """The file a pattern ('pattern') or policy ('policy') was loaded from."""
         return self.files[f"{kind}:{item_id}"]
+
+    def require_valid(self) -> None:
+        """Raise KnowledgeBaseError naming the first problem when any file does not validate."""
+        if self.problems:
+            first = self.problems[0]
+            more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+            raise KnowledgeBaseError(f"{first}{more}; run `patternbot validate` for the full list")
 
 
 def _item_files(folder: Path) -> Iterator[Path]:

@@ -66,13 +66,7 @@ def run(args: argparse.Namespace) -> int:
         warn("--corpus is only used with --patterns; ignored")
     config = load_config(args.repo)
     kb = load_knowledge_base(args.repo, config.paths.patterns, config.paths.policies)
-    if kb.problems:
-        more = (
-            f" (and {len(kb.problems) - 1} more; run `patternbot validate`)"
-            if len(kb.problems) > 1
-            else ""
-        )
-        raise KnowledgeBaseError(f"{kb.problems[0]}{more}")
+    kb.require_valid()
     if not kb.patterns:
         raise KnowledgeBaseError(f"no patterns in {args.repo / config.paths.patterns}")
     scenario = Scenario.for_knowledge_base(kb)
