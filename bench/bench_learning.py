@@ -1,6 +1,6 @@
 """Benchmark of the learning engine (run by hand, not a test): quality against ground truth, speed.
 
-Quality: for each seed, bot.simulation writes logs with planted regularities and negative controls
+Quality: for each seed, testing.simulation writes logs with planted regularities and negative controls
 over the repository's knowledge base; the engine runs at the default threshold and its suggestions
 are matched against the ground-truth manifest (precision and recall per suggestion type, negative
 controls hit). The same logs go through the association-rule baseline (bench/baseline_assoc.py).
@@ -36,7 +36,7 @@ from bot.learning.engine import suggest
 from bot.learning.history import InMemoryDecisionHistory
 from bot.learning.suggestion import Suggestion
 from bot.logs.analysis import analyse_logs
-from bot.simulation import GroundTruth, Regularity, Scenario, generate_knowledge_base, simulate
+from testing.simulation import GroundTruth, Regularity, Scenario, generate_knowledge_base, simulate
 
 TYPES = ("update_pattern", "create_pattern", "create_policy", "deprecate_pattern")
 BUCKETS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0001)

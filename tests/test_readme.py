@@ -42,5 +42,5 @@ def test_quick_start_test_command_is_what_ci_runs() -> None:
     assert ci_commands() == [
         "python -m pip install '.[test]' && python -m pytest",
         "python -m mypy",
-        "python -m ruff check bot tests bench",
+        "python -m ruff check bot tests bench testing",
     ]

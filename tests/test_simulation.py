@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from bot.errors import KnowledgeBaseError
 from bot.knowledge.repository import KnowledgeBase, load_knowledge_base
 from bot.logs.events import EVENT_ADAPTER
-from bot.simulation import GroundTruth, Scenario, generate_knowledge_base, simulate
-from bot.simulation.__main__ import main
+from testing.simulation import GroundTruth, Scenario, generate_knowledge_base, simulate
+from testing.simulation.__main__ import main
 from tests.support.kb import pattern_data, policy_data, write_item
 
 SECCOMP = "spec.template.spec.securityContext.seccompProfile.type"

@@ -18,8 +18,8 @@ from pydantic import Field
 
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import CamelModel
-from bot.simulation.intents import GAP_FAMILIES
-from bot.simulation.scenario import (
+from testing.simulation.intents import GAP_FAMILIES
+from testing.simulation.scenario import (
     NON_ROOT_PATH,
     NON_ROOT_VALUE,
     SECCOMP_PATH,

@@ -12,7 +12,7 @@ from collections import Counter, deque
 from pathlib import Path
 from typing import IO, Any
 
-from bot.simulation.groundtruth import MessyCounts
+from testing.simulation.groundtruth import MessyCounts
 
 LOG_STEM = "workflows"
 DUPLICATE_RATE = 0.01  # events re-delivered (the same line again, later, maybe in another file)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from bot.errors import UsageError
 from bot.knowledge.kinds import kind_problem
 from bot.knowledge.schema import Pattern, Policy
-from bot.simulation.scenario import NON_ROOT_PATH, NON_ROOT_VALUE
+from testing.simulation.scenario import NON_ROOT_PATH, NON_ROOT_VALUE
 from bot.yamlfile import dump_text
 
 CREATED_AT = "2026-10-01"

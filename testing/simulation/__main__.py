@@ -1,4 +1,4 @@
-"""`python -m bot.simulation`: simulated workflow logs and their ground truth for a repository."""
+"""`python -m testing.simulation`: simulated workflow logs and their ground truth for a repository."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from bot.console import warn
 from bot.error_handler import EXIT_USAGE, error_boundary
 from bot.errors import KnowledgeBaseError
 from bot.knowledge.repository import load_knowledge_base
-from bot.simulation.corpus import generate_knowledge_base
-from bot.simulation.groundtruth import MANIFEST_NAME
-from bot.simulation.scenario import Scenario
-from bot.simulation.workload import simulate
+from testing.simulation.corpus import generate_knowledge_base
+from testing.simulation.groundtruth import MANIFEST_NAME
+from testing.simulation.scenario import Scenario
+from testing.simulation.workload import simulate
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.simulation",
+        prog="python -m testing.simulation",
         description="Write workflow logs with planted regularities, and their ground truth.",
     )
     parser.add_argument(

@@ -20,14 +20,14 @@ from bot.errors import UsageError
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import Policy
 from bot.logs.events import LOG_VERSION
-from bot.simulation.groundtruth import (
+from testing.simulation.groundtruth import (
     MANIFEST_NAME,
     GroundTruth,
     ManifestWindow,
     Observation,
     Tally,
 )
-from bot.simulation.intents import (
+from testing.simulation.intents import (
     GAP_FAMILIES,
     SCATTERED_KINDS,
     TEAMS,
@@ -36,14 +36,14 @@ from bot.simulation.intents import (
     scattered_intent,
     things_for,
 )
-from bot.simulation.scenario import (
+from testing.simulation.scenario import (
     NON_ROOT_PATH,
     NON_ROOT_VALUE,
     SECCOMP_PATH,
     SECCOMP_VALUE,
     Scenario,
 )
-from bot.simulation.writer import LogWriter, log_file_names, remove_previous_output
+from testing.simulation.writer import LogWriter, log_file_names, remove_previous_output
 
 WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Pod"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.errors import KnowledgeBaseError
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import Pattern
-from bot.simulation.intents import GAP_FAMILIES, gap_family_for
+from testing.simulation.intents import GAP_FAMILIES, gap_family_for
 
 SECCOMP_PATH = "spec.template.spec.securityContext.seccompProfile.type"
 SECCOMP_VALUE = "RuntimeDefault"
