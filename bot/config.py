@@ -95,6 +95,9 @@ class LearningConfig(CamelModel):
     failure_rate_ratio: float = Field(default=2.0, ge=1.0)
     # A rejected suggestion returns only when its cases grew by this factor (confidence not lower).
     resubmit_growth: float = Field(default=1.5, ge=1.0)
+    # Time: the recent window is this many days before the newest event; regularities adopted in it
+    # (or stopped in it) are judged against the time before it.
+    recent_days: int = Field(default=30, ge=1, le=3650)
 
 
 class ClaudeConfig(CamelModel):

@@ -40,6 +40,11 @@ class ItemUsage(CamelModel):
     # of those then used it: the "recommended as relevant but seldom chosen" signal.
     strong_recommendations: int = 0
     strong_recommendations_used: int = 0
+    # Outcome error texts of the failed workflows that used it: normalised message (numbers, ids
+    # and hosts masked, secrets redacted) -> failed workflows; the most common first, bounded.
+    errors: dict[str, int] = Field(default_factory=dict)
+    # Failed workflows that used it, per UTC day (ISO date -> workflows): burst detection.
+    failed_by_day: dict[str, int] = Field(default_factory=dict)
 
     def usage_metrics(self) -> UsageMetrics:
         """The PRD's counters, as stored in the Qdrant payload and shown in reports."""
@@ -68,6 +73,28 @@ class SettingUsage(CamelModel):
     deployed_workflows: int
     # Resource kinds present in those solutions: kind -> workflows (for a policy's appliesTo).
     kinds: dict[str, int] = Field(default_factory=dict)
+
+
+class SolutionProfile(CamelModel):
+    """Latest solutions that share one signature (patterns used, resource kinds), with outcomes.
+
+    The learning engine's conditional statistics (a kind's rate in a pattern's uses with and
+    without a co-used partner) come from these; their number is bounded by distinct signatures.
+    """
+
+    patterns: list[str]  # sorted ids
+    kinds: list[str]  # sorted resource kinds, each once
+    workflows: int
+    deployed: int = 0
+    failed: int = 0
+
+
+class DayOutcomes(CamelModel):
+    """Outcomes of the workflows whose latest outcome fell on one UTC day."""
+
+    deployed: int = 0
+    failed: int = 0
+    abandoned: int = 0
 
 
 class WeakIntent(CamelModel):
@@ -111,8 +138,15 @@ class UsageReport(CamelModel):
     weak_intents: list[WeakIntent] = Field(default_factory=list)
     weak_intents_total: int = 0  # before the max_evidence_intents bound
     anomalies: list[Anomaly] = Field(default_factory=list)
+    solution_profiles: list[SolutionProfile] = Field(default_factory=list)
+    # All workflows' outcomes per UTC day (ISO date -> counts): burst detection.
+    outcomes_by_day: dict[str, DayOutcomes] = Field(default_factory=dict)
     # The same report per cluster (their own `clusters` are empty); workflows without cluster are
     # in no breakdown.
     clusters: dict[str, UsageReport] = Field(default_factory=dict)
+    # The same report for the recent window ("recent": the last learning.recentDays days before
+    # the newest event) and for the time before it ("earlier"); their own clusters and periods are
+    # empty. Empty when the logs span no more than the recent window.
+    periods: dict[str, UsageReport] = Field(default_factory=dict)
     rejected_lines: int = 0
     duplicate_events: int = 0
