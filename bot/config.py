@@ -115,6 +115,8 @@ class ProposalsConfig(CamelModel):
     labels: list[str] = Field(default_factory=lambda: ["patternbot"])
     branch_prefix: str = "patternbot"
     dashboard: bool = False
+    # A dashboard issue a user closed stays closed (switched off) unless this reopens it.
+    reopen_dashboard: bool = False
     # Per-type confidence thresholds follow reviewers' decisions (docs/pull-requests.md).
     adaptive_thresholds: bool = True
     threshold_bounds: list[float] = Field(

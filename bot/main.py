@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
+from bot.console import inert_output
 from bot.error_handler import EXIT_USAGE, error_boundary
 
 # Imported lazily so `patternbot validate` does not pay for loading Qdrant or the ONNX runtime.
@@ -143,15 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # onnxruntime otherwise writes telemetry state under the home directory.
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed the usage error
-        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    with error_boundary() as result:
-        module = importlib.import_module(f"bot.commands.{args.command}")
-        result[0] = module.run(args)
-    return result[0]
+    with inert_output():
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse already printed the usage error
+            return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+        with error_boundary() as result:
+            module = importlib.import_module(f"bot.commands.{args.command}")
+            result[0] = module.run(args)
+        return result[0]
 
 
 if __name__ == "__main__":

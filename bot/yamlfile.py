@@ -12,8 +12,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.reader import ReaderError
 
 
 @dataclass(frozen=True, order=True)
@@ -49,13 +51,38 @@ def round_trip_yaml() -> YAML:
     return yaml
 
 
+class _TextTimestampConstructor(RoundTripConstructor):
+    """Round-trip loading that keeps unquoted dates as the text written.
+
+    ruamel.yaml would build a `date` from `2025-02-30` and fail with a bare ValueError (no file,
+    no line); as text, the schema's timestamp check reports it at its line like any other value.
+    """
+
+    def construct_text_timestamp(self, node: ScalarNode) -> str:
+        return str(self.construct_scalar(node))
+
+
+_TextTimestampConstructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", _TextTimestampConstructor.construct_text_timestamp
+)
+
+
 def load_text(text: str, display_path: str) -> Any:
     """Parse one YAML document, keeping positions; a syntax error becomes a YamlSyntaxError."""
     yaml = YAML(typ="rt")
+    yaml.Constructor = _TextTimestampConstructor
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
         raise YamlSyntaxError(Problem(display_path, *_syntax_error(exc))) from exc
+    except ReaderError as exc:
+        # A control character such as NUL: ruamel.yaml gives a position, not a line.
+        position = exc.position if isinstance(exc.position, int) else 0
+        line = text.count("\n", 0, position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        name = "a NUL byte" if code == 0 else f"the control character #x{code:04x}"
+        message = f"YAML syntax error: {name} is not allowed in a YAML file"
+        raise YamlSyntaxError(Problem(display_path, line, message)) from exc
     except YAMLError as exc:
         raise YamlSyntaxError(Problem(display_path, 0, f"YAML syntax error: {exc}")) from exc
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.knowledge.schema import Pattern, Policy
+from bot.knowledge.schema import ID_JSON_PATTERN, ID_MAX_LENGTH, Pattern, Policy
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # The spelling rule every kind name follows; kinds.py adds near-miss hints a schema cannot give.
@@ -17,6 +17,7 @@ NON_BLANK_PATTERN = r"\S"
 # ISO 8601 starts with the date; the validator checks the rest.
 ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 EXTENSION_KEYS = "^x-"
+GIT_DERIVED_KEYS = ("createdAt", "createdBy")
 
 _KIND_DESCRIPTION = "A Kubernetes kind name (UpperCamelCase, for example Deployment)."
 # Property names (in any model) whose values get the pattern their Python validator implies.
@@ -81,6 +82,10 @@ def item_json_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
         EXTENSION_KEYS: {"description": "The author's own annotation; patternbot ignores it."}
     }
     _tighten_strings(schema)
+    # The id rule needs lookaheads ("no '..'"), which the Python-side validator spells out instead.
+    schema["properties"]["id"].update(pattern=ID_JSON_PATTERN, maxLength=ID_MAX_LENGTH)
+    # Git knows who added a file and when: the loader fills these two when a file leaves them out.
+    schema["required"] = [key for key in schema["required"] if key not in GIT_DERIVED_KEYS]
     return schema
 
 

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 from pydantic.alias_generators import to_camel
 
 from bot.knowledge.kinds import kind_problem
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# An id is a file name and part of a git branch name (`patternbot/<type>/<id>`), so it keeps to
+# what both accept everywhere: a lower-case slug, short enough for any file system.
+ID_MAX_LENGTH = 63
+ID_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$"
 _ID_RE = re.compile(ID_PATTERN)
+# The same rule in JSON Schema, which can say "no '..'" and "no '.lock' suffix" with lookaheads.
+ID_JSON_PATTERN = r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$"
+ID_RULE = (
+    "lower-case letters, digits, '.', '_' and '-', starting and ending with a letter or digit, "
+    f"at most {ID_MAX_LENGTH} characters"
+)
 
 
 class CamelModel(BaseModel):
@@ -34,6 +44,29 @@ def _check_kind(name: str) -> str:
     return name
 
 
+def id_problem(value: str) -> str | None:
+    """Why `value` cannot be an item id (a file name and a git branch name), or None."""
+    if len(value) > ID_MAX_LENGTH:
+        return f"is {len(value)} characters long; an id has at most {ID_MAX_LENGTH}"
+    if not _ID_RE.match(value):
+        lower = value.lower()
+        if lower != value and _ID_RE.match(lower) and id_problem(lower) is None:
+            return f"must be lower case: {lower!r}"
+        return f"must hold only {ID_RULE}"
+    if ".." in value:
+        return "must not contain '..' (git refuses it in branch names)"
+    if value.endswith(".lock"):
+        return "must not end in '.lock' (git refuses it in branch names)"
+    return None
+
+
+def _check_id(value: str) -> str:
+    problem = id_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} is not a valid id: {problem}")
+    return value
+
+
 def _check_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -47,16 +80,22 @@ def _check_timestamp(value: object) -> object:
     if isinstance(value, str):
         text = value.strip()
         try:
+            if not _DATE_START.match(text):
+                raise ValueError(text)
             dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
+            # An impossible date (2025-02-30) is caught here too: YAML dates are loaded as text.
             raise ValueError(f"{value!r} is not an ISO 8601 date or time") from None
         return text
     return value
 
 
+_DATE_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 KindName = Annotated[str, AfterValidator(_check_kind)]
 Text = Annotated[str, AfterValidator(_check_text)]
 Timestamp = Annotated[str, BeforeValidator(_check_timestamp)]
+ItemId = Annotated[str, AfterValidator(_check_id)]
 
 
 class UsageMetrics(CamelModel):
@@ -95,22 +134,46 @@ class DeployedPolicy(CamelModel):
 class KnowledgeItem(CamelModel):
     """What patterns and policies share: identity, retrieval text and provenance."""
 
-    id: Annotated[str, Field(pattern=ID_PATTERN)] = Field(
-        description="Unique id across patterns and policies; also the file name without .yaml."
+    id: ItemId = Field(
+        description=(
+            "Unique id across patterns and policies; also the file name without .yaml "
+            f"({ID_RULE}, no '..', not ending in '.lock')."
+        )
     )
     description: Text = Field(description="One line saying what this is, as a reader would search.")
     triggers: Annotated[list[Text], Field(min_length=1)] = Field(
         description="Words and short phrases of a user's intent that should retrieve this item."
     )
     rationale: Text = Field(description="Why the organization does it this way.")
+    # Optional in a file: the loader fills both from the commit that added the file (provenance.py),
+    # so a loaded item always has them.
     created_at: Timestamp = Field(
-        description="When it was written (ISO 8601 date or date and time)."
+        description=(
+            "When it was written (ISO 8601 date or date and time); "
+            "when absent, the date of the commit that added the file."
+        )
     )
-    created_by: Text = Field(description="Who wrote it: a team or a person.")
+    created_by: Text = Field(
+        description=(
+            "Who wrote it: a team or a person; when absent, the author of the commit that added "
+            "the file."
+        )
+    )
     usage_metrics: UsageMetrics | None = Field(
         default=None,
         description="Usage counters: accepted for compatibility; recomputed from the logs.",
     )
+    # The file the item was loaded from (set by the loader; never read from or written to YAML).
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this item was loaded from, or None for an item built in memory."""
+        return self._source
+
+    def mark_source(self, path: Path) -> None:
+        """Record the file this item was loaded from (updates are written back there)."""
+        self._source = path
 
     def retrieval_text(self) -> str:
         """The whole text of the item, for lexical (BM25) search."""
@@ -175,5 +238,12 @@ Item = Pattern | Policy
 
 
 def is_valid_id(value: str) -> bool:
-    """True when `value` can be an item id (and so a file name)."""
-    return bool(_ID_RE.match(value))
+    """True when `value` can be an item id (and so a file name and a branch name)."""
+    return id_problem(value) is None
+
+
+def slugify(text: str, fallback: str = "item") -> str:
+    """A valid id made from free text: 'Stateless Web App!' -> 'stateless-web-app'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    slug = slug[:ID_MAX_LENGTH].rstrip("-") or fallback
+    return slug if is_valid_id(slug) else fallback

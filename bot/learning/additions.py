@@ -1,12 +1,22 @@
-"""Signal 1, common additions: kinds that solutions add beyond a pattern in most of its uses."""
+"""Signal 1, common additions: kinds that solutions add beyond a pattern in most of its uses.
+
+Attribution rule: in a workflow that used several patterns, an added kind may belong to any of
+them. For a pattern P, a kind K and each partner Q co-used with P, K's rate in P's uses *with* Q is
+compared with its rate in P's uses *without* Q. Q explains K for P when the two Wilson intervals
+do not overlap (upper bound without Q < lower bound with Q); P is then judged on its uses without
+the best explaining partner only, and the conditional rates go into the evidence. Q is judged on
+its own uses like any pattern, so the kind is proposed for the partner that explains it.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.knowledge.kinds import is_kind_name
 from bot.knowledge.schema import Pattern
-from bot.learning.confidence import wilson_lower_bound
+from bot.learning.confidence import wilson_lower_bound, wilson_upper_bound
 from bot.learning.drafts import checked_draft, item_data
 from bot.learning.findings import (
     Finding,
@@ -15,15 +25,117 @@ from bot.learning.findings import (
     on_cluster,
     scoped_identity,
 )
-from bot.learning.suggestion import Suggestion, SuggestionType, fingerprint_of
+from bot.learning.signal import ProportionSignal
+from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
 from bot.learning.wording import kinds_phrase, percent
 from bot.logs.usage import UsageReport
 
-SIGNAL = "common_additions"
+SIGNAL = SignalName.COMMON_ADDITIONS
 
 
-def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
-    """One finding per (pattern, added kind): workflows adding it out of the pattern's uses."""
+@dataclass
+class _Counts:
+    """Workflows per pattern, per added kind, and per (partner, added kind) from solution profiles."""
+
+    uses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    added: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    joint: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    added_with: dict[tuple[str, str], dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+
+
+def _count(ctx: SignalContext, report: UsageReport) -> _Counts:
+    counts = _Counts()
+    suggests = {pid: set(p.suggested_resources) for pid, p in ctx.kb.patterns.items()}
+    for profile in report.solution_profiles:
+        # Sets: a solution that lists a kind (or a pattern) twice still counts once.
+        patterns = sorted({p for p in profile.patterns if p in suggests})
+        if not patterns or profile.workflows <= 0:
+            continue
+        covered = set().union(*(suggests[p] for p in patterns))
+        added = {k for k in profile.kinds if k not in covered and is_kind_name(k)}
+        weight = profile.workflows
+        for pattern_id in patterns:
+            counts.uses[pattern_id] += weight
+            for kind in added:
+                counts.added[pattern_id][kind] += weight
+            for partner in patterns:
+                if partner == pattern_id:
+                    continue
+                counts.joint[pattern_id][partner] += weight
+                for kind in added:
+                    counts.added_with[(pattern_id, partner)][kind] += weight
+    return counts
+
+
+def _rate(hits: int, cases: int) -> dict[str, Any]:
+    return {"hits": hits, "cases": cases, "frequency": round(hits / cases, 4) if cases else None}
+
+
+def _explaining_partner(
+    counts: _Counts, pattern_id: str, kind: str, z: float
+) -> dict[str, Any] | None:
+    """The co-used partner whose presence best explains the kind in this pattern's uses, if any."""
+    hits, uses = counts.added[pattern_id][kind], counts.uses[pattern_id]
+    best: tuple[float, str] | None = None
+    for partner, joint in sorted(counts.joint[pattern_id].items()):
+        with_hits = counts.added_with[(pattern_id, partner)].get(kind, 0)
+        if with_hits <= 0:
+            continue
+        gap = wilson_lower_bound(with_hits, joint, z) - wilson_upper_bound(
+            hits - with_hits, uses - joint, z
+        )
+        if gap > 0 and (best is None or gap > best[0]):
+            best = (gap, partner)
+    if best is None:
+        return None
+    partner = best[1]
+    joint = counts.joint[pattern_id][partner]
+    with_hits = counts.added_with[(pattern_id, partner)][kind]
+    return {
+        "explainedBy": partner,
+        "withPartner": _rate(with_hits, joint),
+        "withoutPartner": _rate(hits - with_hits, uses - joint),
+        "allUses": _rate(hits, uses),
+    }
+
+
+def _from_profiles(ctx: SignalContext, report: UsageReport) -> list[Finding]:
+    z = ctx.settings.confidence_z
+    counts = _count(ctx, report)
+    findings = []
+    for pattern_id in sorted(counts.added):
+        for kind, hits in sorted(counts.added[pattern_id].items()):
+            cases = counts.uses[pattern_id]
+            details: dict[str, Any] = {}
+            attribution = _explaining_partner(counts, pattern_id, kind, z)
+            if attribution is not None:
+                # Judged on the uses the partner does not explain.
+                details["attribution"] = attribution
+                hits = attribution["withoutPartner"]["hits"]
+                cases = attribution["withoutPartner"]["cases"]
+            findings.append(
+                Finding(
+                    signal=SIGNAL,
+                    key=(pattern_id, kind),
+                    hits=hits,
+                    cases=cases,
+                    confidence=wilson_lower_bound(hits, cases, z),
+                    details=details,
+                    patterns_used=[pattern_id],
+                    condition=_condition(attribution),
+                )
+            )
+    return findings
+
+
+def _from_common_additions(ctx: SignalContext, report: UsageReport) -> list[Finding]:
+    # Reports without solution profiles: rates from commonAdditions, no attribution possible.
     findings = []
     for pattern_id, usage in sorted(report.patterns.items()):
         pattern = ctx.kb.patterns.get(pattern_id)
@@ -48,6 +160,32 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
     return findings
 
 
+def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
+    """One finding per (pattern, added kind): workflows adding it out of the pattern's uses."""
+    if report.solution_profiles:
+        return _from_profiles(ctx, report)
+    return _from_common_additions(ctx, report)
+
+
+def _uses(report: UsageReport, pattern_id: str) -> int:
+    if report.solution_profiles:
+        return sum(p.workflows for p in report.solution_profiles if pattern_id in p.patterns)
+    usage = report.patterns.get(pattern_id)
+    return usage.times_used if usage is not None else 0
+
+
+def _condition(attribution: dict[str, Any] | None) -> str:
+    """` in its uses without web-frontend (which explains it: 95% with it, 38 of 40)` or ``."""
+    if attribution is None:
+        return ""
+    with_partner = attribution["withPartner"]
+    return (
+        f" in its uses without {attribution['explainedBy']} (which explains it: "
+        f"{percent(with_partner['frequency'])} with it, {with_partner['hits']} of "
+        f"{with_partner['cases']})"
+    )
+
+
 def build(ctx: SignalContext, findings: list[Finding], report: UsageReport) -> list[Suggestion]:
     """One update_pattern per pattern (and scope), adding every kind that passed."""
     groups: dict[tuple[str | None, str], list[Finding]] = defaultdict(list)
@@ -64,7 +202,8 @@ def build(ctx: SignalContext, findings: list[Finding], report: UsageReport) -> l
         draft = item_data(pattern)
         draft["suggestedResources"] = [*pattern.suggested_resources, *kinds]
         parts = [
-            f"{f.key[1]} in {percent(f.frequency)} of cases ({f.hits} of {f.cases})" for f in group
+            f"{f.key[1]} in {percent(f.frequency)} of cases ({f.hits} of {f.cases}){f.condition}"
+            for f in group
         ]
         reason = f"Solutions using {pattern_id}{on_cluster(cluster)} added {kinds_phrase(parts)}"
         identity = scoped_identity({"target": pattern_id, "add": kinds}, cluster)
@@ -74,6 +213,11 @@ def build(ctx: SignalContext, findings: list[Finding], report: UsageReport) -> l
                 "hits": f.hits,
                 "frequency": round(f.frequency or 0.0, 4),
                 "confidence": round(f.confidence, 4),
+                **(
+                    {"attribution": f.details["attribution"]}
+                    if "attribution" in f.details
+                    else {}
+                ),
             }
             for f in group
         }
@@ -89,3 +233,35 @@ def build(ctx: SignalContext, findings: list[Finding], report: UsageReport) -> l
             )
         )
     return suggestions
+
+
+class CommonAdditions(ProportionSignal):
+    """Signal 1: kinds added beyond a pattern in most of its uses -> update_pattern."""
+
+    name = SIGNAL
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        return measure(ctx, report)
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        return build(ctx, findings, report)
+
+    def listed_when_held(self, finding: Finding, threshold: float) -> bool:
+        # A kind a partner explains is listed when, credited naively, it would have looked
+        # like this pattern's regularity: that is the reviewer's "why not proposed here?".
+        attribution = finding.details.get("attribution")
+        if attribution is not None:
+            everywhere = attribution["allUses"]
+            return wilson_upper_bound(everywhere["hits"], everywhere["cases"]) >= threshold
+        return super().listed_when_held(finding, threshold)
+
+    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+        uses = _uses(report, key[0])
+        if uses <= 0:
+            return None
+        return Finding(signal=SIGNAL, key=key, hits=0, cases=uses, confidence=0.0)
+
+
+COMMON_ADDITIONS = CommonAdditions()

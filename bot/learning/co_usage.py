@@ -13,11 +13,17 @@ from bot.learning.findings import (
     scoped_identity,
     window_end_date,
 )
-from bot.learning.suggestion import Suggestion, SuggestionType, fingerprint_of
+from bot.learning.signal import ProportionSignal
+from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
 from bot.learning.wording import percent, unique_id
 from bot.logs.usage import UsageReport
 
-SIGNAL = "co_usage"
+SIGNAL = SignalName.CO_USAGE
+
+
+def _uses(report: UsageReport, pattern_id: str) -> int:
+    usage = report.patterns.get(pattern_id)
+    return usage.times_used if usage is not None else 0
 
 
 def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
@@ -35,8 +41,7 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
             continue
         if ctx.kb.patterns[a].deprecated or ctx.kb.patterns[b].deprecated:
             continue
-        uses_a = report.patterns[a].times_used if a in report.patterns else 0
-        uses_b = report.patterns[b].times_used if b in report.patterns else 0
+        uses_a, uses_b = _uses(report, a), _uses(report, b)
         if uses_a <= 0 or uses_b <= 0:
             continue
         joint = min(pair.workflows, uses_a, uses_b)
@@ -115,3 +120,32 @@ def build(
             )
         )
     return suggestions
+
+
+def unseen(ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+    """The pair never used together: 0 joint uses out of the rarer one's uses in this report."""
+    rarer = min(_uses(report, key[0]), _uses(report, key[1]))
+    if rarer <= 0:
+        return None
+    return Finding(signal=SIGNAL, key=key, hits=0, cases=rarer, confidence=0.0)
+
+
+class CoUsage(ProportionSignal):
+    """Signal 3: patterns used together in most of one's uses become a combined pattern."""
+
+    name = SIGNAL
+    drafts_from_used_patterns = True  # a combination is near its own parts by construction
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        return measure(ctx, report)
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        return build(ctx, findings, report, taken_ids)
+
+    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+        return unseen(ctx, report, key)
+
+
+CO_USAGE = CoUsage()

@@ -41,3 +41,31 @@ def excess_rate_confidence(
         return 0.0
     upper_base = wilson_upper_bound(base_hits, base_cases, z) if base_cases else 1.0
     return max(0.0, min(1.0, 1.0 - upper_base / lower))
+
+
+def _decimals(value: float) -> int:
+    """Decimals needed to write `value` exactly (at least 2, at most 6)."""
+    for decimals in range(2, 7):
+        if abs(round(value, decimals) - value) < 1e-12:
+            return decimals
+    return 6
+
+
+def floor_to(value: float, decimals: int) -> float:
+    """`value` rounded down to `decimals`: a figure below a threshold never reaches it in print."""
+    scale = 10**decimals
+    return math.floor(value * scale + 1e-9) / scale
+
+
+def shown_below(value: float, threshold: float) -> tuple[str, str]:
+    """`value` and `threshold` as text, precise enough that the first reads lower than the second.
+
+    0.8496 against 0.85 gives ("0.8496", "0.85"), never ("0.85", "0.85"): more decimals until the
+    rounded value is below the threshold, then rounding down at six decimals.
+    """
+    decimals = _decimals(threshold)
+    limit = f"{threshold:.{decimals}f}"
+    for places in range(decimals, 7):
+        if round(value, places) < threshold:
+            return f"{value:.{places}f}", limit
+    return f"{floor_to(value, 6):.6f}", limit

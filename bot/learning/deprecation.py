@@ -14,12 +14,11 @@ from bot.learning.findings import (
     on_cluster,
     scoped_identity,
 )
-from bot.learning.suggestion import Suggestion, SuggestionType, fingerprint_of
+from bot.learning.outcomes import burst_exclusion, dominant_errors, failed_by_day_over_patterns
+from bot.learning.signal import Pooling, ProportionSignal
+from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
 from bot.learning.wording import percent
 from bot.logs.usage import UsageReport
-
-RARELY_USED = "rarely_used"
-FAILING = "failing"
 
 
 def measure_rarely_used(ctx: SignalContext, report: UsageReport) -> list[Finding]:
@@ -33,7 +32,7 @@ def measure_rarely_used(ctx: SignalContext, report: UsageReport) -> list[Finding
             continue
         findings.append(
             Finding(
-                signal=RARELY_USED,
+                signal=SignalName.RARELY_USED,
                 key=(pattern_id,),
                 hits=passed_over,
                 cases=strong,
@@ -54,42 +53,66 @@ def _two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> float | None:
 
 
 def measure_failing(ctx: SignalContext, report: UsageReport) -> list[Finding]:
-    """Per pattern whose failure rate is >= failureRateRatio x the other patterns' rate."""
+    """Per pattern whose failure rate is >= failureRateRatio x the other patterns' rate.
+
+    Failures on burst days (an outage that hit every pattern at once, bot/learning/outcomes.py)
+    are set aside from the pattern's and the other patterns' figures alike.
+    """
+    z = ctx.settings.confidence_z
     outcomes = {pid: (u.failed, u.failed + u.deployed) for pid, u in report.patterns.items()}
     all_failed = sum(f for f, _ in outcomes.values())
     all_cases = sum(n for _, n in outcomes.values())
+    totals_by_day = failed_by_day_over_patterns(report)
     findings = []
     for pattern_id, (failed, cases) in sorted(outcomes.items()):
         pattern = ctx.kb.patterns.get(pattern_id)
         if pattern is None or pattern.deprecated or failed <= 0:
             continue
-        base_failed, base_cases = all_failed - failed, all_cases - cases
+        usage = report.patterns[pattern_id]
+        burst = burst_exclusion(report, usage, totals_by_day, z)
+        own_burst = min(burst.own_failed, failed)
+        failed, cases = failed - own_burst, cases - own_burst
+        base_failed = max(0, all_failed - outcomes[pattern_id][0] - burst.others_failed)
+        base_cases = max(0, all_cases - outcomes[pattern_id][1] - burst.others_failed)
+        if failed <= 0:
+            continue
         rate = failed / cases
         base_rate = base_failed / base_cases if base_cases else 0.0
         if base_cases and rate < ctx.settings.failure_rate_ratio * base_rate:
             continue
-        z = _two_proportion_z(failed, cases, base_failed, base_cases)
+        statistic = _two_proportion_z(failed, cases, base_failed, base_cases)
+        details: dict[str, object] = {
+            "failureRate": round(rate, 4),
+            "otherFailureRate": round(base_rate, 4),
+            "otherFailed": base_failed,
+            "otherCases": base_cases,
+            "rateRatio": None if base_rate == 0 else round(rate / base_rate, 4),
+            "zStatistic": None if statistic is None else round(statistic, 4),
+            "errors": dominant_errors(usage),
+        }
+        if burst.days:
+            details["burstDays"] = burst.days
+            details["failuresOnBurstDays"] = own_burst
         findings.append(
             Finding(
-                signal=FAILING,
+                signal=SignalName.FAILING,
                 key=(pattern_id,),
                 hits=failed,
                 cases=cases,
-                confidence=excess_rate_confidence(
-                    failed, cases, base_failed, base_cases, ctx.settings.confidence_z
-                ),
-                details={
-                    "failureRate": round(rate, 4),
-                    "otherFailureRate": round(base_rate, 4),
-                    "otherFailed": base_failed,
-                    "otherCases": base_cases,
-                    "rateRatio": None if base_rate == 0 else round(rate / base_rate, 4),
-                    "zStatistic": None if z is None else round(z, 4),
-                },
+                confidence=excess_rate_confidence(failed, cases, base_failed, base_cases, z),
+                details=details,
                 patterns_used=[pattern_id],
             )
         )
     return findings
+
+
+def _errors_phrase(errors: list[dict[str, object]], failed: int) -> str:
+    """`; 31 of 40 failures ended with "..."` for the dominant error, else nothing."""
+    if not errors:
+        return ""
+    top = errors[0]
+    return f'; {top["failed"]} of {failed} failures ended with "{top["error"]}"'
 
 
 def build_rarely_used(
@@ -142,7 +165,7 @@ def build_failing(
         )
         draft = item_data(pattern)
         draft["rationale"] = f"{pattern.rationale.rstrip()}\n\n{note}"
-        identity = scoped_identity({"target": pattern_id, "signal": FAILING}, finding.cluster)
+        identity = scoped_identity({"target": pattern_id, "signal": SignalName.FAILING.value}, finding.cluster)
         suggestions.append(
             Suggestion(
                 type=SuggestionType.UPDATE_PATTERN,
@@ -152,6 +175,9 @@ def build_failing(
                     f"Deployments using {pattern_id}{where} failed in {percent(rate)} of cases "
                     f"({finding.hits} of {finding.cases}) against {percent(other)} "
                     "for other patterns"
+                    + _errors_phrase(
+                        finding.details.get("errors", []), _failed_workflows(report, pattern_id)
+                    )
                 ),
                 draft=checked_draft(Pattern, draft),
                 changes={"append": {"rationale": note}},
@@ -161,3 +187,79 @@ def build_failing(
             )
         )
     return suggestions
+
+
+def _failed_workflows(report: UsageReport, pattern_id: str) -> int:
+    """All failed workflows that used the pattern (the denominator of its error counts)."""
+    usage = report.patterns.get(pattern_id)
+    return usage.failed if usage is not None else 0
+
+
+class RarelyUsed(ProportionSignal):
+    """Signal 5a: patterns retrieved as relevant but seldom chosen are proposed for deprecation."""
+
+    name = SignalName.RARELY_USED
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        return measure_rarely_used(ctx, report)
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        return build_rarely_used(ctx, findings, report)
+
+    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+        usage = report.patterns.get(key[0])
+        if usage is None or usage.strong_recommendations <= 0:
+            return None
+        return Finding(
+            signal=self.name,
+            key=key,
+            hits=0,
+            cases=usage.strong_recommendations,
+            confidence=0.0,
+            details={"strongRecommendations": usage.strong_recommendations, "chosen": 0},
+        )
+
+
+class Failing(ProportionSignal):
+    """Signal 5b: patterns failing well above the others get a reviewable known-issue note."""
+
+    name = SignalName.FAILING
+    # The confidence compares with the other patterns of the same report: sums are meaningless.
+    pooling = Pooling.NEVER
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        return measure_failing(ctx, report)
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        return build_failing(ctx, findings, report)
+
+    def confidence(self, finding: Finding, z: float) -> float:
+        details = finding.details
+        return excess_rate_confidence(
+            finding.hits, finding.cases, details["otherFailed"], details["otherCases"], z
+        )
+
+    def listed_when_held(self, finding: Finding, threshold: float) -> bool:
+        # Only patterns failing at least failureRateRatio x the others are findings at all.
+        return True
+
+    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+        usage = report.patterns.get(key[0])
+        if usage is None or usage.failed + usage.deployed <= 0:
+            return None
+        return Finding(
+            signal=self.name,
+            key=key,
+            hits=0,
+            cases=usage.failed + usage.deployed,
+            confidence=0.0,
+            details={"otherFailed": 0, "otherCases": 0},
+        )
+
+
+RARELY_USED = RarelyUsed()
+FAILING = Failing()

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from bot.config import LearningConfig
 from bot.knowledge.repository import KnowledgeBase
-from bot.learning.suggestion import Evidence
+from bot.learning.suggestion import Evidence, SignalName
 from bot.logs.usage import UsageReport
 
 
@@ -30,7 +30,7 @@ class Finding:
     overall and per-cluster runs of a signal can be matched; `data` holds what the draft needs.
     """
 
-    signal: str
+    signal: str  # a SignalName; str while thin adapters still pass their own constant
     key: tuple[str, ...]
     hits: int
     cases: int
@@ -40,6 +40,8 @@ class Finding:
     example_intents: list[str] = field(default_factory=list)
     patterns_used: list[str] = field(default_factory=list)
     cluster: str | None = None  # set when this finding comes from one cluster's report
+    # What the figures are conditioned on, appended to reasons (` in its uses without X ...`).
+    condition: str = ""
 
     @property
     def frequency(self) -> float | None:
@@ -81,7 +83,7 @@ def evidence_from(
 ) -> Evidence:
     """The suggestion's evidence block for a finding: its figures, scope and the cluster table."""
     return Evidence(
-        signal=finding.signal,
+        signal=SignalName(finding.signal),
         frequency=None if finding.frequency is None else round(finding.frequency, 4),
         hits=finding.hits,
         cases=finding.cases,

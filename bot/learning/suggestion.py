@@ -13,6 +13,24 @@ from bot.knowledge.schema import CamelModel
 from bot.logs.usage import Window
 
 
+class SignalName(StrEnum):
+    """The learning signals (bot/learning/signal.py holds their interface and registry)."""
+
+    COMMON_ADDITIONS = "common_additions"
+    GAP = "gap"
+    CO_USAGE = "co_usage"
+    COMMON_CONFIGURATION = "common_configuration"
+    RARELY_USED = "rarely_used"
+    FAILING = "failing"
+
+
+class ItemType(StrEnum):
+    """What a suggestion creates or changes."""
+
+    PATTERN = "pattern"
+    POLICY = "policy"
+
+
 class SuggestionType(StrEnum):
     CREATE_PATTERN = "create_pattern"
     UPDATE_PATTERN = "update_pattern"
@@ -31,7 +49,7 @@ class ClusterFigures(CamelModel):
 class Evidence(CamelModel):
     """The numbers behind a suggestion. Every figure comes from the logs, never from a model."""
 
-    signal: str  # common_additions | gap | co_usage | common_configuration | rarely_used | failing
+    signal: SignalName
     frequency: float | None  # hits / cases
     hits: int
     cases: int
@@ -61,9 +79,9 @@ class Suggestion(CamelModel):
     drafted_by: str = "deterministic"  # or the model name when Claude refined the wording
 
     @property
-    def item_kind(self) -> str:
-        """'policy' for create_policy, 'pattern' otherwise."""
-        return "policy" if self.type is SuggestionType.CREATE_POLICY else "pattern"
+    def item_kind(self) -> ItemType:
+        """ItemType.POLICY for create_policy, ItemType.PATTERN otherwise."""
+        return ItemType.POLICY if self.type is SuggestionType.CREATE_POLICY else ItemType.PATTERN
 
     @property
     def item_id(self) -> str:

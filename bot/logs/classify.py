@@ -187,7 +187,7 @@ SELECT file_index, rn,
         WHEN type_name = 'outcome' AND NOT pb_opt_text(err) THEN '''error'' must be a string'
     END AS reason,
     blank, line, eid, wid, type_name, ts_utc, cluster, intent, pats, pols, used, applied, res,
-    settings, status
+    settings, status, err
 FROM stamped
 """
 
@@ -219,7 +219,9 @@ SELECT file_index, rn, reason, blank,
         END AS kinds,
     CASE WHEN reason IS NULL AND type_name = 'solution' THEN settings END AS settings,
     CASE WHEN reason IS NULL AND type_name = 'outcome'
-        THEN json_extract_string(status, '$') END AS status
+        THEN json_extract_string(status, '$') END AS status,
+    CASE WHEN reason IS NULL AND type_name = 'outcome'
+        THEN json_extract_string(err, '$') END AS error
 FROM ({checked})
 """
 
@@ -325,7 +327,8 @@ SELECT file_index,
         THEN list_transform(from_json(j.resources, '[{{"kind": "VARCHAR"}}]'), lambda r: r.kind)
         END AS kinds,
     CASE WHEN ok AND j.type = '"solution"' THEN j.settings END AS settings,
-    CASE WHEN ok AND j.type = '"outcome"' THEN j.status[2:-2] END AS status
+    CASE WHEN ok AND j.type = '"outcome"' THEN j.status[2:-2] END AS status,
+    CASE WHEN ok AND j.type = '"outcome"' THEN pb_text(j.error) END AS error
 FROM judged
 """
 

@@ -3,12 +3,62 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal, Protocol
 
 from bot.errors import PlatformError
 from bot.platform.pr_body import ProposalMetadata, parse_metadata
 
 ProposalState = Literal["open", "merged", "closed"]
+DashboardState = Literal["open", "closed"]
+UpsertResult = Literal["created", "updated", "unchanged", "reopened", "off"]
+
+
+class ProposalStatus(StrEnum):
+    """What a run did (or, in a dry run, would do) with one suggestion or open pull request."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    RECREATED = "recreated"  # a bot-only branch rebuilt from the moved base branch
+    UNCHANGED = "unchanged"
+    WOULD_CREATE = "would_create"
+    WOULD_UPDATE = "would_update"
+    WOULD_RECREATE = "would_recreate"
+    WOULD_CLOSE = "would_close"
+    CLOSED_OBSOLETE = "closed_obsolete"
+    CONFLICT = "conflict"  # human commits on the branch and the base changed the same file
+    BLOCKED_HUMAN_EDITS = "blocked_human_edits"
+    HELD_BACK = "held_back"
+    RATE_LIMITED = "rate_limited"
+    SKIPPED = "skipped"  # the change is already on the base branch and no pull request is open
+    INVALID = "invalid"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+# Statuses of a pull request that is open after the run (it counts toward the limits).
+OPEN_STATUSES = frozenset(
+    {
+        ProposalStatus.CREATED,
+        ProposalStatus.UPDATED,
+        ProposalStatus.RECREATED,
+        ProposalStatus.UNCHANGED,
+        ProposalStatus.WOULD_CREATE,
+        ProposalStatus.WOULD_UPDATE,
+        ProposalStatus.WOULD_RECREATE,
+        ProposalStatus.CONFLICT,
+        ProposalStatus.BLOCKED_HUMAN_EDITS,
+    }
+)
+
+
+@dataclass(frozen=True)
+class DashboardIssue:
+    """The dashboard as the platform holds it."""
+
+    state: DashboardState
+    body: str
+    url: str
 
 
 class PlatformUnavailableError(PlatformError):
@@ -71,6 +121,23 @@ class Platform(Protocol):
         """Add a comment to a proposal."""
         ...
 
-    def upsert_dashboard(self, title: str, body: str, labels: list[str]) -> str:
-        """Create or edit in place the dashboard; returns created, updated or unchanged."""
+    def close_proposal(self, proposal: Proposal) -> None:
+        """Close an open proposal without merging it."""
+        ...
+
+    def delete_branch(self, branch: str, expected: str) -> None:
+        """Delete the published branch, only while it still points at `expected`."""
+        ...
+
+    def find_dashboard(self, title: str, labels: list[str]) -> DashboardIssue | None:
+        """The dashboard, open or closed, or None when there never was one."""
+        ...
+
+    def upsert_dashboard(
+        self, title: str, body: str, labels: list[str], *, reopen: bool
+    ) -> UpsertResult:
+        """Create, edit in place or (with `reopen`) reopen the one dashboard.
+
+        A closed dashboard without `reopen` is left closed and untouched: "off".
+        """
         ...

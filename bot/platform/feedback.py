@@ -13,7 +13,7 @@ lowers it one step; the result is a pure function of the decisions, recomputed e
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.config import Config
@@ -37,6 +37,9 @@ class Decision:
     cases: int
     confidence: float
     decided_at: str | None
+    number: int = 0
+    proposed: Mapping[str, list[str]] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,14 @@ class TypeAcceptance:
 
 
 def decision_of(proposal: Proposal) -> Decision | None:
-    """The decision a closed or merged proposal records, or None while open or not the bot's."""
+    """The decision a closed or merged proposal records, or None while open or not the bot's.
+
+    A pull request patternbot closed itself as obsolete records no decision: nobody rejected it.
+    """
     metadata = proposal.metadata
     if metadata is None or proposal.state == "open":
+        return None
+    if proposal.state == "closed" and metadata.closed_reason:
         return None
     outcome: Outcome
     if proposal.state == "closed":
@@ -89,6 +97,9 @@ def decision_of(proposal: Proposal) -> Decision | None:
         cases=metadata.cases,
         confidence=metadata.confidence,
         decided_at=proposal.closed_at,
+        number=proposal.number,
+        proposed=dict(metadata.proposed),
+        notices=tuple(metadata.notices),
     )
 
 
@@ -98,12 +109,27 @@ def decisions_of(proposals: Iterable[Proposal]) -> list[Decision]:
 
 
 class PlatformHistory:
-    """A DecisionHistory over a platform's proposals: the latest decision per fingerprint counts."""
+    """A DecisionHistory over a platform's proposals: the latest decision per fingerprint counts.
 
-    def __init__(self, decisions: Iterable[Decision]) -> None:
+    A fingerprint with an open pull request newer than its rejection is not rejected (it came
+    back with grown evidence or on request), and `exempt` fingerprints (the dashboard's
+    "propose again" boxes) are not rejected for this run.
+    """
+
+    def __init__(
+        self,
+        decisions: Iterable[Decision],
+        open_after: Mapping[str, int] | None = None,
+        exempt: Iterable[str] = (),
+    ) -> None:
         latest: dict[str, Decision] = {}
         for decision in decisions:
             latest[decision.fingerprint] = decision
+        for fingerprint, number in (open_after or {}).items():
+            if fingerprint in latest and latest[fingerprint].number < number:
+                del latest[fingerprint]
+        for fingerprint in exempt:
+            latest.pop(fingerprint, None)
         self._rejected = {
             fingerprint: RejectedSuggestion(
                 fingerprint=fingerprint,
@@ -119,6 +145,19 @@ class PlatformHistory:
 
     def rejected(self) -> Mapping[str, RejectedSuggestion]:
         return self._rejected
+
+
+def overall_acceptance(acceptance: Mapping[str, TypeAcceptance]) -> TypeAcceptance:
+    """All types together: the PRD's "60%+ of suggestions approved or modified" is measured on it."""
+    return TypeAcceptance(
+        sum(figures.accepted for figures in acceptance.values()),
+        sum(figures.modified for figures in acceptance.values()),
+        sum(figures.rejected for figures in acceptance.values()),
+    )
+
+
+# The PRD's success criterion for the share of decided suggestions accepted or modified.
+TARGET_ACCEPTANCE = 0.6
 
 
 def acceptance_by_type(decisions: Iterable[Decision]) -> dict[str, TypeAcceptance]:

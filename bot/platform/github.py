@@ -18,7 +18,7 @@ from github.Repository import Repository
 from urllib3 import Retry
 
 from bot.errors import PlatformError
-from bot.platform.base import PlatformUnavailableError, Proposal
+from bot.platform.base import DashboardIssue, PlatformUnavailableError, Proposal, UpsertResult
 from bot.platform.gitrepo import GitRepo
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -236,18 +236,53 @@ class GitHubPlatform:
         with _github_errors(f"comment on pull request #{proposal.number}"):
             self._repository().get_issue(proposal.number).create_comment(text)
 
-    def upsert_dashboard(self, title: str, body: str, labels: list[str]) -> str:
+    def close_proposal(self, proposal: Proposal) -> None:
+        with _github_errors(f"close pull request #{proposal.number}"):
+            self._repository().get_pull(proposal.number).edit(state="closed")
+
+    def delete_branch(self, branch: str, expected: str) -> None:
+        # With a lease: a branch someone pushed to since it was read is not deleted.
+        self.repo.delete_remote_branch(self.remote, branch, expected)
+        if self.repo.resolve(self._tracking_ref(branch)) is not None:
+            self.repo.delete_ref(self._tracking_ref(branch))
+
+    def _dashboard_issue(self, labels: list[str]) -> Any:
+        """The dashboard issue, open or closed (the oldest wins if someone made a second)."""
+        repository = self._repository()
+        found = [
+            issue
+            for issue in repository.get_issues(state="all", labels=labels)
+            if issue.pull_request is None and DASHBOARD_MARKER in (issue.body or "")
+        ]
+        return min(found, key=lambda issue: int(issue.number)) if found else None
+
+    def find_dashboard(self, title: str, labels: list[str]) -> DashboardIssue | None:
+        with _github_errors("read the dashboard issue"):
+            issue = self._dashboard_issue(labels)
+            if issue is None:
+                return None
+            body = str(issue.body or "").removeprefix(f"{DASHBOARD_MARKER}\n")
+            state = "open" if issue.state == "open" else "closed"
+            return DashboardIssue(state=state, body=body, url=str(issue.html_url))
+
+    def upsert_dashboard(
+        self, title: str, body: str, labels: list[str], *, reopen: bool
+    ) -> UpsertResult:
         text = f"{DASHBOARD_MARKER}\n{body}"
         with _github_errors("update the dashboard issue"):
-            repository = self._repository()
-            for issue in repository.get_issues(state="open", labels=labels):
-                if issue.pull_request is None and DASHBOARD_MARKER in (issue.body or ""):
-                    if issue.body == text and issue.title == title:
-                        return "unchanged"
-                    issue.edit(title=title, body=text)
-                    return "updated"
-            repository.create_issue(title=title, body=text, labels=labels)
-        return "created"
+            issue = self._dashboard_issue(labels)
+            if issue is None:
+                self._repository().create_issue(title=title, body=text, labels=labels)
+                return "created"
+            if issue.state != "open":
+                if not reopen:
+                    return "off"
+                issue.edit(title=title, body=text, state="open")
+                return "reopened"
+            if issue.body == text and issue.title == title:
+                return "unchanged"
+            issue.edit(title=title, body=text)
+            return "updated"
 
 
 def _already_exists(exc: BaseException | None) -> bool:

@@ -137,6 +137,51 @@ class GitRepo:
             )
         return found
 
+    def foreign_commits(self, base: str, tip: str) -> list[CommitInfo]:
+        """Commits on `tip` (not on `base`) that patternbot did not make, newest first.
+
+        The one check behind "never overwrite a human's commit": both creating a proposal on an
+        existing branch and updating one use it. A commit is patternbot's only when authored and
+        committed by its identity with the fingerprint trailer, so a human `--amend` or rebase of a
+        bot commit (which keeps the author but changes the committer) counts as foreign.
+        """
+        if not self.has_commit(tip):
+            return []
+        return [commit for commit in self.commits_between(base, tip) if not commit.by_bot]
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """The best common ancestor of two commits, or None when they share no history."""
+        try:
+            bases = self.repo.merge_base(one, other)
+        except (git.GitCommandError, git.BadName, ValueError):
+            return None
+        return bases[0].hexsha if bases else None
+
+    def delete_ref(self, ref: str, old: str | None = None) -> None:
+        """Delete `ref`; with `old`, only if it still points there."""
+        args = ["git", "update-ref", "-d", ref] + ([old] if old else [])
+        try:
+            self.repo.git.execute(args)
+        except git.GitCommandError as exc:
+            raise _failure(f"delete {ref}", exc) from exc
+
+    def delete_remote_branch(self, remote: str, branch: str, expected: str) -> None:
+        """Delete `branch` on `remote`, only if it still points at `expected` (never a newer push)."""
+        try:
+            self.repo.git.execute(
+                [
+                    "git",
+                    "push",
+                    "--quiet",
+                    "--no-verify",
+                    f"--force-with-lease=refs/heads/{branch}:{expected}",
+                    remote,
+                    f":refs/heads/{branch}",
+                ]
+            )
+        except git.GitCommandError as exc:
+            raise _failure(f"delete {branch} on {remote}", exc) from exc
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when `ancestor` is in the history of `descendant`."""
         try:

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import PlatformError
-from bot.platform.base import Proposal, ProposalState
+from bot.platform.atomic import write_atomically
+from bot.platform.base import DashboardIssue, Proposal, ProposalState, UpsertResult
 from bot.platform.gitrepo import GitRepo
 
 DASHBOARD_FILE = "dashboard.md"
+# Renaming the dashboard to this switches it off, as closing the issue does on GitHub.
+CLOSED_DASHBOARD_FILE = "dashboard.closed.md"
 
 
 class LocalPlatform:
@@ -62,9 +65,12 @@ class LocalPlatform:
         return sorted(records, key=lambda item: int(item[1].get("number", 0)))
 
     def _write(self, record: dict[str, Any], path: Path | None = None) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = path or self._record_path(str(record["branch"]))
-        path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        try:
+            write_atomically(path, text)
+        except OSError as exc:
+            raise PlatformError(f"{path}: cannot write the proposal record ({exc})") from exc
 
     def _state(self, record: dict[str, Any], tip: str | None, base: str | None) -> ProposalState:
         if record.get("state") in ("closed", "merged"):
@@ -140,35 +146,67 @@ class LocalPlatform:
         self._write(record, path)
         return self._proposal(path, record, self.repo.resolve(f"refs/heads/{record['base']}"))
 
-    def _record_for(self, branch: str) -> dict[str, Any]:
-        path = self._record_path(branch)
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PlatformError(f"{path}: cannot read the proposal record ({exc})") from exc
-        return data
+    def _record_for(self, proposal: Proposal) -> tuple[Path, dict[str, Any]]:
+        for path, record in self._records():
+            if int(record.get("number", 0)) == proposal.number:
+                return path, record
+        raise PlatformError(f"no proposal record for #{proposal.number} under {self.folder}")
 
     def update_proposal(self, proposal: Proposal, title: str, body: str) -> None:
-        record = self._record_for(proposal.branch)
-        record.update(title=title, body=body, head=self.branch_tip(proposal.branch))
-        self._write(record)
+        path, record = self._record_for(proposal)
+        record.update(title=title, body=body)
+        if record.get("state") == "open":
+            record["head"] = self.branch_tip(proposal.branch)
+        self._write(record, path)
 
     def comment(self, proposal: Proposal, text: str) -> None:
-        record = self._record_for(proposal.branch)
+        path, record = self._record_for(proposal)
         record.setdefault("comments", []).append(text)
-        self._write(record)
+        self._write(record, path)
 
-    def upsert_dashboard(self, title: str, body: str, labels: list[str]) -> str:
+    def close_proposal(self, proposal: Proposal) -> None:
+        path, record = self._record_for(proposal)
+        record.update(state="closed", head=self.branch_tip(proposal.branch), closedAt=_now())
+        self._write(record, path)
+
+    def delete_branch(self, branch: str, expected: str) -> None:
+        if self.repo.current_branch() == branch:
+            raise PlatformError(f"branch {branch} is checked out; patternbot does not delete it")
+        self.repo.delete_ref(f"refs/heads/{branch}", expected)
+
+    def find_dashboard(self, title: str, labels: list[str]) -> DashboardIssue | None:
+        for name, state in ((DASHBOARD_FILE, "open"), (CLOSED_DASHBOARD_FILE, "closed")):
+            path = self.folder / name
+            if path.is_file():
+                return DashboardIssue(
+                    state="open" if state == "open" else "closed",
+                    body=path.read_text(encoding="utf-8").split("\n\n", 1)[-1],
+                    url=str(path),
+                )
+        return None
+
+    def upsert_dashboard(
+        self, title: str, body: str, labels: list[str], *, reopen: bool
+    ) -> UpsertResult:
         path = self.folder / DASHBOARD_FILE
+        closed = self.folder / CLOSED_DASHBOARD_FILE
         text = f"# {title}\n\n{body}"
+        status: UpsertResult
         if path.is_file():
             if path.read_text(encoding="utf-8") == text:
                 return "unchanged"
             status = "updated"
+        elif closed.is_file():
+            if not reopen:
+                return "off"
+            closed.rename(path)
+            status = "reopened"
         else:
             status = "created"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            write_atomically(path, text)
+        except OSError as exc:
+            raise PlatformError(f"{path}: cannot write the dashboard ({exc})") from exc
         return status
 
 

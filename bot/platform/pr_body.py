@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.learning.suggestion import Suggestion, SuggestionType
+from bot.platform.markdown import code, fenced, inert
 from bot.platform.yaml_edit import FileChange
 
 # GitHub rejects a pull-request body longer than this many characters.
@@ -20,7 +21,6 @@ BODY_LIMIT = 65_536
 METADATA_VERSION = 1
 _METADATA_RE = re.compile(r"<!-- patternbot: (\{.*?\}) -->")
 _MAX_INTENTS = 10
-_ZWJ = "\u200d"
 
 
 @dataclass
@@ -36,6 +36,13 @@ class ProposalMetadata:
     head: str | None = None  # the last commit the bot pushed to the branch
     human_edits: bool = False  # set once the bot has said it stops updating the branch
     previously_rejected: str | None = None
+    # The values the change adds, per list key: what a reviewer's modified merge may have removed.
+    proposed: dict[str, list[str]] = field(default_factory=dict)
+    # The one-time comments already posted (see Notice), so a later run never repeats one.
+    notices: list[str] = field(default_factory=list)
+    # Set when patternbot itself closed the pull request as obsolete: not a reviewer's decision.
+    closed_reason: str | None = None
+    previously_modified: str | None = None
 
     def to_comment(self) -> str:
         data: dict[str, Any] = {
@@ -53,6 +60,14 @@ class ProposalMetadata:
             data["humanEdits"] = True
         if self.previously_rejected:
             data["previouslyRejected"] = self.previously_rejected
+        if self.proposed:
+            data["proposed"] = self.proposed
+        if self.notices:
+            data["notices"] = sorted(set(self.notices))
+        if self.closed_reason:
+            data["closedReason"] = self.closed_reason
+        if self.previously_modified:
+            data["previouslyModified"] = self.previously_modified
         # "--" cannot appear in an HTML comment; the JSON escape parses back to the same text.
         text = json.dumps(data, separators=(", ", ": ")).replace("--", "-\\u002d")
         return f"<!-- patternbot: {text} -->"
@@ -75,6 +90,13 @@ def parse_metadata(body: str | None) -> ProposalMetadata | None:
             head=data.get("head"),
             human_edits=bool(data.get("humanEdits", False)),
             previously_rejected=data.get("previouslyRejected"),
+            proposed={
+                str(key): [str(value) for value in values]
+                for key, values in dict(data.get("proposed") or {}).items()
+            },
+            notices=[str(notice) for notice in data.get("notices") or []],
+            closed_reason=data.get("closedReason"),
+            previously_modified=data.get("previouslyModified"),
         )
     except (ValueError, KeyError, TypeError):
         return None
@@ -86,15 +108,8 @@ def with_metadata(body: str, metadata: ProposalMetadata) -> str:
 
 
 def neutralise(text: str) -> str:
-    """Log text made inert in Markdown: no @mentions, #refs or HTML that ping or render."""
-    text = text.replace("\r", " ").replace("\n", " ")
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = re.sub(r"@(?=\w)", f"@{_ZWJ}", text)
-    text = re.sub(r"#(?=\d)", f"#{_ZWJ}", text)
-    text = text.replace("`", "'").replace("|", "\\|")
-    # Autolinked references like org/repo#1 or GH-1 also notify; the joiner breaks them too.
-    text = re.sub(r"\bGH-(?=\d)", f"GH-{_ZWJ}", text, flags=re.IGNORECASE)
-    return text
+    """Untrusted text made inert in Markdown (see bot.platform.markdown, the one place for it)."""
+    return inert(text)
 
 
 def unified_diff(change: FileChange) -> str:
@@ -152,11 +167,11 @@ def evidence_summary(suggestion: Suggestion) -> str:
 
 def _evidence_table(suggestion: Suggestion) -> str:
     evidence = suggestion.evidence
-    used = ", ".join(f"`{name}`" for name in evidence.patterns_used) or "none"
+    used = ", ".join(code(name) for name in evidence.patterns_used) or "none"
     rows = [
         "| Evidence | Value |",
         "| --- | --- |",
-        f"| Signal | `{evidence.signal}` |",
+        f"| Signal | {code(evidence.signal)} |",
         f"| Frequency | {_percent(evidence.frequency)} "
         f"({evidence.hits} of {evidence.cases} cases) |",
         f"| Cases | {evidence.cases} |",
@@ -165,7 +180,7 @@ def _evidence_table(suggestion: Suggestion) -> str:
         f"| Clusters | {len(evidence.clusters) or 'none recorded'} |",
     ]
     if evidence.cluster:
-        rows.append(f"| Holds in cluster | `{neutralise(evidence.cluster)}` only |")
+        rows.append(f"| Holds in cluster | {code(evidence.cluster)} only |")
     return "\n".join(rows)
 
 
@@ -176,7 +191,7 @@ def _clusters_section(suggestion: Suggestion) -> str:
     rows = ["| Cluster | Frequency | Hits | Cases |", "| --- | --- | --- | --- |"]
     for name, figures in sorted(clusters.items()):
         rows.append(
-            f"| `{neutralise(name)}` | {_percent(figures.frequency)} "
+            f"| {code(name)} | {_percent(figures.frequency)} "
             f"| {figures.hits} | {figures.cases} |"
         )
     chart = _cluster_chart(suggestion)
@@ -228,7 +243,7 @@ def _diff_section(change: FileChange, diff_limit: int | None) -> str:
     if diff_limit is not None and len(diff) > diff_limit:
         cut = diff[:diff_limit]
         diff = cut[: cut.rfind("\n") + 1] + "… (diff trimmed; see the Files changed tab)\n"
-    return f"### Proposed change to `{change.path}`\n\n```diff\n{diff}```\n"
+    return f"### Proposed change to {code(change.path)}\n\n{fenced(diff, 'diff')}"
 
 
 def _drafter(drafted_by: str) -> str:
@@ -253,10 +268,15 @@ def render_body(
         if previously
         else ""
     )
+    if metadata.previously_modified:
+        notice += (
+            f"\n> A reviewer removed part of this when merging {metadata.previously_modified}; "
+            "evidence gathered since that merge supports it.\n"
+        )
 
     def build(intents: int, clusters: bool, diff_limit: int | None) -> str:
         parts = [
-            f"## {_sentence(title_of(suggestion).removeprefix('patternbot: '))}\n",
+            f"## {inert(_sentence(title_of(suggestion).removeprefix('patternbot: ')))}\n",
             f"{neutralise(suggestion.reason)}\n{notice}",
             f"**Confidence {suggestion.confidence:.2f}** — {evidence_summary(suggestion)}. "
             f"Drafted by {_drafter(suggestion.drafted_by)}; every number comes from the workflow "
@@ -276,8 +296,9 @@ def render_body(
         parts.append(_diff_section(change, diff_limit))
         parts.append(
             "### What to do\n\n"
-            f"- **Accept**: merge this pull request into `{base_branch}`.\n"
-            f"- **Modify**: push commits to `{branch}`; patternbot then leaves the branch alone.\n"
+            f"- **Accept**: merge this pull request into {code(base_branch)}.\n"
+            f"- **Modify**: push commits to {code(branch)}; patternbot then leaves the branch "
+            "alone.\n"
             "- **Reject**: close it. patternbot remembers and proposes it again only if the "
             "evidence grows materially.\n"
         )

@@ -1,25 +1,40 @@
-"""Turning suggestions into proposals: one branch and one pull request per suggestion, idempotently.
+"""Turning suggestions into proposals and reconciling every open suggestion pull request, each run.
 
-Re-running with the same evidence changes nothing; changed evidence adds a commit on top of the
-bot's own and rewrites the body in place; a branch someone else pushed to is left alone (said once).
+A suggestion's identity is its fingerprint: one fingerprint, one branch, one pull request. A run
+1. checks each suggestion (threshold, a reviewer's earlier modification, the change itself);
+2. reconciles every open bot pull request whose suggestion no longer qualifies: closed with one
+   comment and its branch deleted when only patternbot committed to it, else commented on once;
+3. updates the open pull requests that still qualify (rebuilding a bot-only branch from the base
+   when the base changed the same file, so the body's diff, the Files view and the merge agree);
+4. opens new ones within the noise limits.
+Re-running with the same input changes nothing anywhere.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Config
 from bot.errors import KnowledgeBaseError, PlatformError
 from bot.knowledge.repository import load_item
 from bot.knowledge.schema import Pattern, Policy
-from bot.learning.suggestion import Suggestion
+from bot.learning.confidence import wilson_lower_bound
+from bot.learning.suggestion import Suggestion, SuggestionType
 from bot.logs.usage import UsageReport
-from bot.platform.base import Platform, PlatformUnavailableError, Proposal
-from bot.platform.dashboard import DASHBOARD_LABEL, DASHBOARD_TITLE, render_dashboard
+from bot.platform.base import (
+    OPEN_STATUSES,
+    DashboardIssue,
+    Platform,
+    PlatformUnavailableError,
+    Proposal,
+    ProposalStatus,
+)
+from bot.platform.branches import branch_name
 from bot.platform.feedback import (
     Decision,
     PlatformHistory,
@@ -28,17 +43,22 @@ from bot.platform.feedback import (
     adapted_thresholds,
     decisions_of,
 )
-from bot.platform.gitrepo import FINGERPRINT_TRAILER, GitRepo
+from bot.platform.gitrepo import FINGERPRINT_TRAILER, CommitInfo, GitRepo
+from bot.platform.markdown import code, inert
 from bot.platform.pr_body import (
     ProposalMetadata,
     evidence_summary,
-    neutralise,
     render_body,
     title_of,
     unified_diff,
     with_metadata,
 )
+from bot.platform.requests import DashboardRequests, requests_in
 from bot.platform.yaml_edit import FileChange, item_path, render_change
+
+# The one-time comments, recorded in the pull request's metadata once posted.
+Notice = Literal["human_edits", "conflict", "obsolete_kept", "rejected"]
+_CREATES = (SuggestionType.CREATE_PATTERN, SuggestionType.CREATE_POLICY)
 
 
 @dataclass
@@ -50,48 +70,104 @@ class Feedback:
     history: PlatformHistory
     acceptance: dict[str, TypeAcceptance]
     thresholds: dict[str, float]
+    requests: DashboardRequests = field(default_factory=DashboardRequests)
+    dashboard: DashboardIssue | None = None
+
+
+def _open_by_fingerprint(proposals: Iterable[Proposal]) -> dict[str, Proposal]:
+    found: dict[str, Proposal] = {}
+    for proposal in proposals:
+        metadata = proposal.metadata
+        if proposal.state == "open" and metadata is not None:
+            found.setdefault(metadata.fingerprint, proposal)
+    return found
 
 
 def read_feedback(config: Config, platform: Platform) -> Feedback:
-    """Decisions, rejected fingerprints, acceptance and thresholds from the platform."""
+    """Decisions, rejected fingerprints, acceptance, thresholds and dashboard requests."""
+    from bot.platform.dashboard import DASHBOARD_LABEL, DASHBOARD_TITLE
+
     proposals = platform.proposals()
+    dashboard = None
+    if config.proposals.dashboard:
+        dashboard = platform.find_dashboard(DASHBOARD_TITLE, [DASHBOARD_LABEL])
+    requests = (
+        requests_in(dashboard.body)
+        if dashboard is not None and dashboard.state == "open"
+        else DashboardRequests()
+    )
     decisions = decisions_of(proposals)
     acceptance = acceptance_by_type(decisions)
+    open_after = {fp: p.number for fp, p in _open_by_fingerprint(proposals).items()}
     return Feedback(
         proposals,
         decisions,
-        PlatformHistory(decisions),
+        PlatformHistory(decisions, open_after, requests.repropose),
         acceptance,
         adapted_thresholds(config, acceptance),
+        requests,
+        dashboard,
     )
 
 
 @dataclass
 class ProposalResult:
-    """What happened to one suggestion in this run."""
+    """What happened to one suggestion, or to one open pull request, in this run."""
 
-    suggestion: Suggestion
     branch: str
     title: str
-    # created, updated, unchanged, held_back, rate_limited, skipped_human_edits, skipped, invalid,
-    # failed or pending
-    status: str
+    status: ProposalStatus
+    type: str
+    target: str
+    confidence: float
+    fingerprint: str
+    suggestion: Suggestion | None = None
     body: str = ""
     reason: str | None = None
     url: str | None = None
     number: int | None = None
     diff: str = ""
 
+    @classmethod
+    def of(cls, suggestion: Suggestion, branch: str, status: ProposalStatus) -> ProposalResult:
+        return cls(
+            branch=branch,
+            title=title_of(suggestion),
+            status=status,
+            type=suggestion.type.value,
+            target=suggestion.item_id,
+            confidence=suggestion.confidence,
+            fingerprint=suggestion.evidence.fingerprint,
+            suggestion=suggestion,
+        )
+
+    @classmethod
+    def of_proposal(
+        cls, proposal: Proposal, metadata: ProposalMetadata, status: ProposalStatus
+    ) -> ProposalResult:
+        return cls(
+            branch=proposal.branch,
+            title=proposal.title,
+            status=status,
+            type=metadata.type,
+            target=metadata.target,
+            confidence=metadata.confidence,
+            fingerprint=metadata.fingerprint,
+            body=proposal.body,
+            url=proposal.url,
+            number=proposal.number,
+        )
+
     def to_data(self) -> dict[str, Any]:
         return {
             "branch": self.branch,
             "title": self.title,
-            "status": self.status,
+            "status": self.status.value,
             "reason": self.reason,
-            "type": self.suggestion.type.value,
-            "target": self.suggestion.item_id,
-            "confidence": self.suggestion.confidence,
-            "fingerprint": self.suggestion.evidence.fingerprint,
+            "type": self.type,
+            "target": self.target,
+            "confidence": self.confidence,
+            "fingerprint": self.fingerprint,
             "number": self.number,
             "url": self.url,
             "diff": self.diff,
@@ -101,25 +177,27 @@ class ProposalResult:
 
 @dataclass
 class ProposeOutcome:
-    """The run's proposals plus the feedback figures and what stopped it, if anything."""
+    """The run's proposals plus what it read, said and what stopped it, if anything."""
 
     platform: str
     base: str
     dry_run: bool
     results: list[ProposalResult] = field(default_factory=list)
     dashboard: str | None = None
+    dashboard_url: str | None = None
     stopped: str | None = None
+    acknowledged: list[str] = field(default_factory=list)  # rejections answered this run
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for result in self.results:
-            counts[result.status] = counts.get(result.status, 0) + 1
+            counts[result.status.value] = counts.get(result.status.value, 0) + 1
         return counts
 
-
-def branch_name(prefix: str, suggestion: Suggestion) -> str:
-    """`<prefix>/<type-with-dashes>/<item id>`: the same suggestion always gets the same branch."""
-    return f"{prefix}/{suggestion.type.value.replace('_', '-')}/{suggestion.item_id}"
+    def open_results(self) -> list[ProposalResult]:
+        """The pull requests open after this run (would be, in a dry run)."""
+        return [result for result in self.results if result.status in OPEN_STATUSES]
 
 
 def commit_message(suggestion: Suggestion) -> str:
@@ -142,8 +220,48 @@ def validate_change(change: FileChange, kind: str) -> list[str]:
         return [str(problem) for problem in load_item(path, model, root).problems]
 
 
+def proposed_values(suggestion: Suggestion) -> dict[str, list[str]]:
+    """The list values a suggestion adds, per key: what a reviewer may remove before merging."""
+    if suggestion.changes:
+        adds = suggestion.changes.get("add") or {}
+        return {str(key): sorted(str(v) for v in values) for key, values in adds.items()}
+    if suggestion.type in _CREATES:
+        resources = suggestion.draft.get("suggestedResources")
+        if isinstance(resources, list):
+            return {"suggestedResources": sorted(str(value) for value in resources)}
+    return {}
+
+
+def comparison(value: float, bound: float) -> tuple[str, str]:
+    """Both numbers with enough decimals that "below" never reads as "0.85 below 0.85"."""
+    for digits in (2, 3, 4, 6):
+        shown, limit = f"{value:.{digits}f}", f"{bound:.{digits}f}"
+        if shown != limit:
+            return shown, limit
+    return f"{value}", f"{bound}"
+
+
+def rejection_bar(decision: Decision, growth: float) -> str:
+    """What brings a rejected suggestion back (the engine's rule, learning.resubmitGrowth)."""
+    needed = math.ceil(decision.cases * growth)
+    return (
+        f"its evidence grows to at least {needed} cases (it had {decision.hits} of "
+        f"{decision.cases}) at confidence {decision.confidence:.2f} or more"
+    )
+
+
+@dataclass
+class _Ready:
+    """A suggestion that passed the checks, with its rendered change."""
+
+    result: ProposalResult
+    suggestion: Suggestion
+    change: FileChange
+    metadata_extra: dict[str, Any]
+
+
 class Proposer:
-    """Applies a run's suggestions to a platform, within the noise limits."""
+    """Applies a run's suggestions to a platform and reconciles every open bot pull request."""
 
     def __init__(
         self,
@@ -153,23 +271,155 @@ class Proposer:
         feedback: Feedback,
         *,
         dry_run: bool,
+        held_back: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.platform = platform
         self.repo = repo
         self.feedback = feedback
         self.dry_run = dry_run
+        self.held_back = dict(held_back or {})
         self.base = platform.base_branch()
         self.base_sha = repo.head()
-        self.open = {p.branch: p for p in feedback.proposals if p.state == "open"}
+        self.prefix = config.proposals.branch_prefix
+        self.open_by_fp = _open_by_fingerprint(feedback.proposals)
+        self.open_count = len(self.open_by_fp)
         self.new_count = 0
 
-    def _metadata(self, suggestion: Suggestion, head: str | None) -> ProposalMetadata:
+    # -- the one-time comments --------------------------------------------------------------
+
+    def _say_once(
+        self, proposal: Proposal, metadata: ProposalMetadata, notice: Notice, text: str
+    ) -> ProposalMetadata:
+        """Post `text` unless this notice was posted before; returns the metadata recording it."""
+        if notice in metadata.notices:
+            return metadata
+        updated = replace(metadata, notices=sorted({*metadata.notices, notice}))
+        if not self.dry_run:
+            self.platform.comment(proposal, text)
+            self.platform.update_proposal(
+                proposal, proposal.title, with_metadata(proposal.body, updated)
+            )
+            proposal.body = with_metadata(proposal.body, updated)
+        return updated
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _threshold_problem(self, suggestion: Suggestion) -> str | None:
+        threshold = self.feedback.thresholds.get(
+            suggestion.type.value, self.config.learning.min_confidence
+        )
+        if suggestion.confidence >= threshold:
+            return None
+        shown, limit = comparison(suggestion.confidence, threshold)
+        return f"confidence {shown} is below the {suggestion.type.value} threshold {limit}"
+
+    def _modified_merge_problem(
+        self, suggestion: Suggestion, extra: dict[str, Any]
+    ) -> str | None:
+        """Held back when it re-adds what a reviewer removed before merging, without new evidence.
+
+        Logs accumulate, so the cases gathered since the merge are the cases now minus the cases
+        the merged pull request recorded; they must reach learning.resubmitGrowth times those,
+        the same bar a rejection has.
+        """
+        adds = proposed_values(suggestion) if suggestion.changes else {}
+        if not adds:
+            return None
+        for decision in reversed(self.feedback.decisions):
+            if decision.outcome != "modified" or decision.target != suggestion.item_id:
+                continue
+            removed = self._removed_by_reviewer(decision)
+            again = sorted(
+                value for key, values in adds.items() for value in values if value in removed.get(key, [])
+            )
+            if not again:
+                continue
+            needed = math.ceil(decision.cases * self.config.learning.resubmit_growth)
+            if suggestion.evidence.cases >= needed:
+                extra["previously_modified"] = decision.url
+                return None
+            return (
+                f"a reviewer removed {', '.join(again)} when merging {decision.url}; "
+                f"{suggestion.evidence.cases} cases so far, {needed} needed "
+                f"({decision.cases} at the merge × learning.resubmitGrowth)"
+            )
+        return None
+
+    def _removed_by_reviewer(self, decision: Decision) -> dict[str, list[str]]:
+        """The values the merged pull request proposed that the base branch does not hold."""
+        from bot.yamlfile import round_trip_yaml
+
+        kind = "policy" if decision.type == SuggestionType.CREATE_POLICY.value else "pattern"
+        paths = self.config.paths
+        folder = paths.policies if kind == "policy" else paths.patterns
+        text = self.repo.read_file(self.base_sha, f"{folder.rstrip('/')}/{decision.target}.yaml")
+        if text is None:
+            return {}
+        try:
+            data = round_trip_yaml().load(text)
+        except Exception:  # a file the reviewer broke is validate's to report, not ours
+            return {}
+        removed: dict[str, list[str]] = {}
+        for key, values in decision.proposed.items():
+            present = data.get(key) if isinstance(data, dict) else None
+            held = {str(value) for value in present} if isinstance(present, list) else set()
+            missing = [value for value in values if value not in held]
+            if missing:
+                removed[key] = missing
+        return removed
+
+    # -- one suggestion ----------------------------------------------------------------------
+
+    def check(self, suggestion: Suggestion) -> ProposalResult | _Ready:
+        """A final result (held back, invalid, skipped, obsolete) or a change ready to propose."""
+        fingerprint = suggestion.evidence.fingerprint
+        existing = self.open_by_fp.get(fingerprint)
+        branch = existing.branch if existing else branch_name(self.prefix, suggestion)
+        result = ProposalResult.of(suggestion, branch, ProposalStatus.PENDING)
+        extra: dict[str, Any] = {}
+        problem = self._threshold_problem(suggestion) or self._modified_merge_problem(
+            suggestion, extra
+        )
+        if problem is not None:
+            result.status, result.reason = ProposalStatus.HELD_BACK, problem
+            return result
+        paths = self.config.paths
+        path = item_path(suggestion, paths.patterns, paths.policies)
+        try:
+            change = render_change(
+                suggestion, self.repo.read_file(self.base_sha, path), paths.patterns, paths.policies
+            )
+        except KnowledgeBaseError as exc:
+            result.status, result.reason = ProposalStatus.INVALID, str(exc)
+            return result
+        result.diff = unified_diff(change)
+        if change.old_text == change.new_text:
+            result.status = ProposalStatus.SKIPPED
+            result.reason = f"{change.path} on {self.base} already holds this change"
+            return result
+        problems = validate_change(change, suggestion.item_kind)
+        if problems:
+            result.status, result.reason = ProposalStatus.INVALID, "; ".join(problems)
+            return result
+        return _Ready(result, suggestion, change, extra)
+
+    def _metadata(
+        self, suggestion: Suggestion, head: str | None, extra: Mapping[str, Any]
+    ) -> ProposalMetadata:
         evidence = suggestion.evidence
         rejected = self.feedback.history.rejected().get(evidence.fingerprint)
         previously = evidence.details.get("previouslyRejected") or (
             rejected.url if rejected else None
         )
+        if previously is None:
+            # Re-proposed on request (dashboard box): still link the rejection it overrides.
+            earlier = [
+                d
+                for d in self.feedback.decisions
+                if d.fingerprint == evidence.fingerprint and d.outcome == "rejected"
+            ]
+            previously = earlier[-1].url if earlier else None
         return ProposalMetadata(
             fingerprint=evidence.fingerprint,
             type=suggestion.type.value,
@@ -179,170 +429,295 @@ class Proposer:
             confidence=suggestion.confidence,
             head=head,
             previously_rejected=str(previously) if previously else None,
+            proposed=proposed_values(suggestion),
+            previously_modified=extra.get("previously_modified"),
         )
 
-    def _body(
-        self, suggestion: Suggestion, change: FileChange, branch: str, head: str | None
-    ) -> str:
-        metadata = self._metadata(suggestion, head)
-        return render_body(suggestion, change, metadata, base_branch=self.base, branch=branch)
-
-    def plan(self, suggestion: Suggestion) -> ProposalResult:
-        """Render, validate and apply (or, in a dry run, preview) one suggestion."""
-        branch = branch_name(self.config.proposals.branch_prefix, suggestion)
-        result = ProposalResult(suggestion, branch, title_of(suggestion), "pending")
-        threshold = self.feedback.thresholds.get(
-            suggestion.type.value, self.config.learning.min_confidence
+    def _body(self, ready: _Ready, head: str | None) -> str:
+        metadata = self._metadata(ready.suggestion, head, ready.metadata_extra)
+        return render_body(
+            ready.suggestion,
+            ready.change,
+            metadata,
+            base_branch=self.base,
+            branch=ready.result.branch,
         )
-        if suggestion.confidence < threshold:
-            result.status = "held_back"
-            result.reason = (
-                f"confidence {suggestion.confidence:.2f} is below the "
-                f"{suggestion.type.value} threshold {threshold:.2f}"
-            )
-            return result
-        paths = self.config.paths
-        path = item_path(suggestion, paths.patterns, paths.policies)
-        try:
-            change = render_change(
-                suggestion, self.repo.read_file(self.base_sha, path), paths.patterns, paths.policies
-            )
-        except KnowledgeBaseError as exc:
-            result.status, result.reason = "invalid", str(exc)
-            return result
-        result.diff = unified_diff(change)
-        if change.old_text == change.new_text:
-            result.status, result.reason = "skipped", f"{change.path} already holds this change"
-            return result
-        problems = validate_change(change, suggestion.item_kind)
-        if problems:
-            result.status, result.reason = "invalid", "; ".join(problems)
-            return result
-        existing = self.open.get(branch)
-        if existing is not None:
-            self._update(result, existing, change)
-        else:
-            self._create(result, change)
-        return result
 
-    def _hold_for_noise(self, result: ProposalResult) -> bool:
+    # -- creating ----------------------------------------------------------------------------
+
+    def _limit_reason(self, fingerprint: str) -> str | None:
+        if fingerprint in self.feedback.requests.open_now | self.feedback.requests.repropose:
+            return None  # a reviewer ticked the box: the limits do not apply to it
         limits = self.config.proposals
-        if len(self.open) >= limits.max_open_pull_requests:
-            result.status = "rate_limited"
-            result.reason = (
-                f"{len(self.open)} suggestion pull requests are open "
+        if self.open_count >= limits.max_open_pull_requests:
+            return (
+                f"{self.open_count} suggestion pull requests are open "
                 f"(proposals.maxOpenPullRequests {limits.max_open_pull_requests})"
             )
-            return True
         if self.new_count >= limits.max_new_per_run:
-            result.status = "rate_limited"
-            result.reason = (
+            return (
                 f"{self.new_count} opened in this run "
                 f"(proposals.maxNewPerRun {limits.max_new_per_run})"
             )
-            return True
-        return False
+        return None
 
-    def _create(self, result: ProposalResult, change: FileChange) -> None:
-        if self._hold_for_noise(result):
+    def create(self, ready: _Ready) -> None:
+        result, suggestion, change = ready.result, ready.suggestion, ready.change
+        branch = result.branch
+        limited = self._limit_reason(suggestion.evidence.fingerprint)
+        if limited is not None:
+            result.status, result.reason = ProposalStatus.RATE_LIMITED, limited
+            result.body = self._body(ready, None)
             return
-        suggestion, branch = result.suggestion, result.branch
         tip = self.platform.branch_tip(branch)
         head: str | None = None
-        force = False
-        if tip is not None and self.repo.has_commit(tip):
-            commits = self.repo.commits_between(self.base_sha, tip)
-            foreign = [commit for commit in commits if not commit.by_bot]
+        if tip is not None:
+            foreign = self.repo.foreign_commits(self.base_sha, tip)
             if foreign:
-                result.status = "skipped_human_edits"
+                result.status = ProposalStatus.BLOCKED_HUMAN_EDITS
                 result.reason = (
-                    f"branch {branch} has commits not made by patternbot ({foreign[0].sha[:12]}); "
-                    "delete the branch to let patternbot propose again"
+                    f"branch {branch} has commits not made by patternbot "
+                    f"({foreign[0].sha[:12]}); delete the branch to let patternbot propose again"
                 )
                 return
-            if commits and self.repo.read_file(tip, change.path) == change.new_text:
+            if (
+                self.repo.has_commit(tip)
+                and self.repo.is_ancestor(self.base_sha, tip)
+                and self.repo.read_file(tip, change.path) == change.new_text
+            ):
                 head = tip  # pushed by a run that stopped before opening the pull request
-            force = True
-        elif tip is not None:
-            force = True
         self.new_count += 1
-        self.open[branch] = Proposal(branch, 0, "", "open", result.title, "", head)
+        self.open_count += 1
         if self.dry_run:
-            result.status = "created"
-            result.body = self._body(suggestion, change, branch, head)
+            result.status = ProposalStatus.WOULD_CREATE
+            result.body = self._body(ready, head)
             return
         if head is None:
             head = self.repo.commit_file(
                 self.base_sha, change.path, change.new_text, commit_message(suggestion)
             )
-            self.platform.publish(branch, head, force=force)
-        result.body = self._body(suggestion, change, branch, head)
+            self.platform.publish(branch, head, force=tip is not None)
+        result.body = self._body(ready, head)
         labels = list(self.config.proposals.labels)
         proposal = self.platform.open_proposal(branch, result.title, result.body, labels)
         if proposal.body != result.body or proposal.title != result.title:
             self.platform.update_proposal(proposal, result.title, result.body)
-        self.open[branch] = proposal
-        result.status, result.url, result.number = "created", proposal.url, proposal.number
+        result.status, result.url, result.number = (
+            ProposalStatus.CREATED,
+            proposal.url,
+            proposal.number,
+        )
 
-    def _update(self, result: ProposalResult, existing: Proposal, change: FileChange) -> None:
-        suggestion, branch = result.suggestion, result.branch
+    # -- updating ----------------------------------------------------------------------------
+
+    def _human_commits(self, proposal: Proposal, metadata: ProposalMetadata) -> list[CommitInfo]:
+        tip = self.platform.branch_tip(proposal.branch)
+        if tip is None:
+            return []
+        return self.repo.foreign_commits(self.base_sha, tip)
+
+    def _base_changed_file(self, tip: str, path: str) -> bool:
+        """True when the base branch moved past the branch's fork point and changed `path`."""
+        if self.repo.is_ancestor(self.base_sha, tip):
+            return False
+        fork = self.repo.merge_base(self.base_sha, tip)
+        if fork is None:
+            return True
+        return self.repo.read_file(fork, path) != self.repo.read_file(self.base_sha, path)
+
+    def update(self, ready: _Ready, existing: Proposal) -> None:
+        result, suggestion, change = ready.result, ready.suggestion, ready.change
+        branch = existing.branch
         result.url, result.number = existing.url, existing.number
         metadata = existing.metadata
-        if metadata is None:
-            result.status = "skipped_human_edits"
-            result.reason = (
-                f"pull request #{existing.number} has no patternbot metadata; "
-                "it is not patternbot's"
-            )
-            return
-        if metadata.human_edits:
-            result.status = "skipped_human_edits"
-            result.reason = f"someone else pushed to {branch}; patternbot no longer updates it"
-            result.body = existing.body
-            return
+        assert metadata is not None  # open_by_fp only holds proposals with metadata
         tip = self.platform.branch_tip(branch)
-        foreign = []
-        if tip is not None and self.repo.has_commit(tip):
-            foreign = [
-                commit
-                for commit in self.repo.commits_between(self.base_sha, tip)
-                if not commit.by_bot
-            ]
-        if foreign:
-            result.status = "skipped_human_edits"
-            result.reason = (
-                f"someone else pushed to {branch} ({foreign[0].sha[:12]}); "
-                "patternbot no longer updates it"
-            )
-            if not self.dry_run:
-                self.platform.comment(
-                    existing,
-                    f"patternbot will no longer update this branch: commit {foreign[0].sha[:12]} "
-                    f"({neutralise(foreign[0].summary)}) was not made by patternbot. "
-                    "The branch and this description stay as they are; "
-                    "merge or close the pull request as you see fit.",
-                )
-                self.platform.update_proposal(
-                    existing,
-                    existing.title,
-                    with_metadata(existing.body, replace(metadata, human_edits=True)),
-                )
+        foreign = self.repo.foreign_commits(self.base_sha, tip) if tip else []
+        if foreign or metadata.human_edits:
+            self._keep_human_branch(result, existing, metadata, suggestion, change, foreign, tip)
             return
+        recreate = tip is None or (
+            self.repo.has_commit(tip) and self._base_changed_file(tip, change.path)
+        )
+        requested = suggestion.evidence.fingerprint in self.feedback.requests.recreate
+        if requested and tip is not None and not self.repo.is_ancestor(self.base_sha, tip):
+            recreate = True
         head = tip
-        changed_file = tip is None or self.repo.read_file(tip, change.path) != change.new_text
+        changed_file = recreate or (
+            tip is not None and self.repo.read_file(tip, change.path) != change.new_text
+        )
         if changed_file and not self.dry_run:
-            parent = tip or self.base_sha
+            # A bot-only branch is rebuilt from the current base whenever its file changes, so the
+            # branch always holds exactly one commit: the body's diff is the branch's diff.
             head = self.repo.commit_file(
-                parent, change.path, change.new_text, commit_message(suggestion)
+                self.base_sha, change.path, change.new_text, commit_message(suggestion)
             )
-            self.platform.publish(branch, head, force=tip is None)
-        result.body = self._body(suggestion, change, branch, head)
+            self.platform.publish(branch, head, force=True)
+        result.body = self._body(ready, head)
         if not changed_file and result.body == existing.body and result.title == existing.title:
-            result.status = "unchanged"
+            result.status = ProposalStatus.UNCHANGED
             return
-        result.status = "updated"
-        if not self.dry_run:
-            self.platform.update_proposal(existing, result.title, result.body)
+        if self.dry_run:
+            result.status = (
+                ProposalStatus.WOULD_RECREATE if recreate else ProposalStatus.WOULD_UPDATE
+            )
+            return
+        result.status = ProposalStatus.RECREATED if recreate else ProposalStatus.UPDATED
+        self.platform.update_proposal(existing, result.title, result.body)
+
+    def _keep_human_branch(
+        self,
+        result: ProposalResult,
+        existing: Proposal,
+        metadata: ProposalMetadata,
+        suggestion: Suggestion,
+        change: FileChange,
+        foreign: Sequence[CommitInfo],
+        tip: str | None,
+    ) -> None:
+        """Someone else pushed: never touch the branch; say so (and any conflict) once each."""
+        if foreign:
+            metadata = self._say_once(
+                existing,
+                metadata,
+                "human_edits",
+                f"patternbot will no longer update this branch: commit {foreign[0].sha[:12]} "
+                f"({inert(foreign[0].summary)}) was not made by patternbot. "
+                "The branch and this description stay as they are; "
+                "merge or close the pull request as you see fit.",
+            )
+            metadata = replace(metadata, human_edits=True)
+        conflict = tip is not None and self._base_changed_file(tip, change.path)
+        if conflict:
+            metadata = self._say_once(
+                existing,
+                metadata,
+                "conflict",
+                f"{code(self.base)} changed {code(change.path)} since this branch was made, and "
+                "the branch has commits patternbot did not make, so patternbot does not rebuild "
+                "it. Merge the base branch into it or resolve the conflict on GitHub.",
+            )
+        # The hidden record follows the evidence, so a later close rejects what it is now.
+        current = replace(
+            metadata,
+            hits=suggestion.evidence.hits,
+            cases=suggestion.evidence.cases,
+            confidence=suggestion.confidence,
+            human_edits=True,
+        )
+        body = with_metadata(existing.body, current)
+        if body != existing.body and not self.dry_run:
+            self.platform.update_proposal(existing, existing.title, body)
+            existing.body = body
+        result.body = existing.body
+        result.status = ProposalStatus.CONFLICT if conflict else ProposalStatus.BLOCKED_HUMAN_EDITS
+        result.reason = (
+            f"{self.base} changed {change.path} and someone else pushed to {existing.branch}"
+            if conflict
+            else f"someone else pushed to {existing.branch}; patternbot no longer updates it"
+        )
+
+    # -- closing obsolete pull requests ------------------------------------------------------
+
+    def obsolete_reason(
+        self, metadata: ProposalMetadata, results: Sequence[ProposalResult]
+    ) -> str:
+        """Why an open pull request's suggestion no longer qualifies, as specific as known."""
+        for result in results:
+            if (
+                result.fingerprint != metadata.fingerprint
+                and result.type == metadata.type
+                and result.target == metadata.target
+                and metadata.type not in {kind.value for kind in _CREATES}
+                and result.status not in (ProposalStatus.HELD_BACK, ProposalStatus.INVALID)
+            ):
+                where = result.url or result.branch
+                return f"superseded by a different change to {metadata.target} ({where})"
+        if metadata.type not in {kind.value for kind in _CREATES}:
+            paths = self.config.paths
+            path = f"{paths.patterns.rstrip('/')}/{metadata.target}.yaml"
+            if self.repo.read_file(self.base_sha, path) is None:
+                return f"{path} no longer exists on {self.base}"
+        held = self.held_back.get(metadata.fingerprint)
+        if held:
+            return f"the learning engine held it back: {held}"
+        learning = self.config.learning
+        return (
+            "the logs no longer support it: no signal reaches learning.minSupport "
+            f"{learning.min_support} with confidence {learning.min_confidence:.2f} for it"
+        )
+
+    def close_obsolete(
+        self, proposal: Proposal, reason: str, suggestion: Suggestion | None = None
+    ) -> ProposalResult:
+        metadata = proposal.metadata
+        assert metadata is not None
+        result = ProposalResult.of_proposal(proposal, metadata, ProposalStatus.CLOSED_OBSOLETE)
+        if suggestion is not None:
+            result.suggestion = suggestion
+        result.reason = reason
+        tip = self.platform.branch_tip(proposal.branch)
+        foreign = self.repo.foreign_commits(self.base_sha, tip) if tip else []
+        if foreign or metadata.human_edits:
+            self._say_once(
+                proposal,
+                metadata,
+                "obsolete_kept",
+                f"patternbot no longer proposes this: {inert(reason)}. Someone else pushed to "
+                "this branch, so patternbot leaves the pull request open: merge or close it as "
+                "you see fit.",
+            )
+            result.status = ProposalStatus.BLOCKED_HUMAN_EDITS
+            result.body = proposal.body
+            return result
+        back = (
+            "patternbot proposes it again in a new pull request when the logs support it again "
+            f"(at least {self.config.learning.min_support} supporting cases and confidence at "
+            "or above its type's threshold)."
+        )
+        self.open_count -= 1
+        if self.dry_run:
+            result.status = ProposalStatus.WOULD_CLOSE
+            return result
+        self.platform.comment(
+            proposal, f"patternbot closes this pull request: {inert(reason)}. {back}"
+        )
+        closed = with_metadata(proposal.body, replace(metadata, closed_reason=reason))
+        self.platform.update_proposal(proposal, proposal.title, closed)
+        self.platform.close_proposal(proposal)
+        if tip is not None:
+            self.platform.delete_branch(proposal.branch, tip)
+        result.body = closed
+        return result
+
+    # -- rejections --------------------------------------------------------------------------
+
+    def acknowledge_rejections(self) -> list[str]:
+        """One comment per rejection saying what would bring the suggestion back."""
+        latest: dict[str, Decision] = {}
+        for decision in self.feedback.decisions:
+            latest[decision.fingerprint] = decision
+        by_number = {p.number: p for p in self.feedback.proposals}
+        answered = []
+        growth = self.config.learning.resubmit_growth
+        for decision in latest.values():
+            if decision.outcome != "rejected" or "rejected" in decision.notices:
+                continue
+            if decision.fingerprint in self.open_by_fp:
+                continue
+            proposal = by_number.get(decision.number)
+            metadata = proposal.metadata if proposal else None
+            if proposal is None or metadata is None:
+                continue
+            self._say_once(
+                proposal,
+                metadata,
+                "rejected",
+                "patternbot recorded this as rejected and won't propose this again unless "
+                f"{rejection_bar(decision, growth)}.",
+            )
+            answered.append(decision.url)
+        return answered
 
 
 def propose(
@@ -354,47 +729,99 @@ def propose(
     *,
     report: UsageReport | None = None,
     dry_run: bool = False,
+    held_back: Mapping[str, str] | None = None,
+    engine_held: Sequence[Mapping[str, Any]] = (),
 ) -> ProposeOutcome:
-    """Open, update or hold back a proposal per suggestion; stops cleanly if the platform fails."""
-    proposer = Proposer(config, platform, repo, feedback, dry_run=dry_run)
+    """Propose each suggestion and reconcile every open bot pull request; stops cleanly on outage.
+
+    `held_back` maps fingerprints the engine held back to why, so an open pull request closed
+    as obsolete says why; `engine_held` is the engine's held-back list, shown on the dashboard.
+    """
+    proposer = Proposer(config, platform, repo, feedback, dry_run=dry_run, held_back=held_back)
     outcome = ProposeOutcome(platform=platform.name, base=proposer.base, dry_run=dry_run)
-    for suggestion in suggestions:
-        if outcome.stopped is not None:
-            branch = branch_name(config.proposals.branch_prefix, suggestion)
-            outcome.results.append(
-                ProposalResult(
-                    suggestion,
-                    branch,
-                    title_of(suggestion),
-                    "pending",
-                    reason="the run stopped before it",
-                )
-            )
-            continue
-        try:
-            result = proposer.plan(suggestion)
-        except PlatformUnavailableError as exc:
-            outcome.stopped = str(exc)
-            branch = branch_name(config.proposals.branch_prefix, suggestion)
-            result = ProposalResult(
-                suggestion, branch, title_of(suggestion), "pending", reason=str(exc)
-            )
-        except PlatformError as exc:
-            branch = branch_name(config.proposals.branch_prefix, suggestion)
-            result = ProposalResult(
-                suggestion, branch, title_of(suggestion), "failed", reason=str(exc)
-            )
-        outcome.results.append(result)
+    try:
+        _propose(proposer, suggestions, outcome)
+    except PlatformUnavailableError as exc:
+        outcome.stopped = str(exc)
     if config.proposals.dashboard and not dry_run and outcome.stopped is None:
-        body = render_dashboard(
-            report,
-            [result.to_data() for result in outcome.results],
-            feedback.decisions,
-            feedback.acceptance,
-            feedback.thresholds,
-        )
+        from bot.platform.dashboard import publish_dashboard
+
         try:
-            outcome.dashboard = platform.upsert_dashboard(DASHBOARD_TITLE, body, [DASHBOARD_LABEL])
+            publish_dashboard(config, platform, outcome, feedback, report, engine_held)
         except PlatformUnavailableError as exc:
             outcome.stopped = str(exc)
     return outcome
+
+
+def _propose(
+    proposer: Proposer, suggestions: Sequence[Suggestion], outcome: ProposeOutcome
+) -> None:
+    checked: list[ProposalResult | _Ready] = []
+    seen: set[str] = set()
+    for suggestion in suggestions:
+        if suggestion.evidence.fingerprint in seen:
+            continue  # one identity, one proposal, whatever else the drafts say
+        seen.add(suggestion.evidence.fingerprint)
+        checked.append(proposer.check(suggestion))
+    results = [item.result if isinstance(item, _Ready) else item for item in checked]
+    outcome.results = results
+    # Open pull requests whose suggestion did not pass: reconciled first, freeing their slots.
+    ready_fps = {item.suggestion.evidence.fingerprint for item in checked if isinstance(item, _Ready)}
+    for fingerprint, proposal in sorted(proposer.open_by_fp.items(), key=lambda kv: kv[1].number):
+        if fingerprint in ready_fps:
+            continue
+        metadata = proposal.metadata
+        assert metadata is not None
+        mine = next((r for r in results if r.fingerprint == fingerprint), None)
+        reason = (
+            mine.reason
+            if mine is not None and mine.reason
+            else proposer.obsolete_reason(metadata, results)
+        )
+        if mine is not None and mine.status is ProposalStatus.SKIPPED:
+            reason = f"the change is already on {proposer.base}"
+        _guarded(
+            outcome,
+            proposal.branch,
+            lambda p=proposal, r=reason, m=mine: _replace_result(
+                results, m, proposer.close_obsolete(p, r, m.suggestion if m else None)
+            ),
+        )
+    outcome.acknowledged = proposer.acknowledge_rejections()
+    for item in checked:
+        if not isinstance(item, _Ready):
+            continue
+        existing = proposer.open_by_fp.get(item.suggestion.evidence.fingerprint)
+        if existing is not None:
+            _guarded(outcome, item.result.branch, lambda i=item, e=existing: proposer.update(i, e))
+    for item in checked:
+        if isinstance(item, _Ready) and item.result.status is ProposalStatus.PENDING:
+            _guarded(outcome, item.result.branch, lambda i=item: proposer.create(i))
+
+
+def _replace_result(
+    results: list[ProposalResult], old: ProposalResult | None, new: ProposalResult
+) -> None:
+    if old is None:
+        results.append(new)
+    else:
+        new.diff = old.diff
+        results[results.index(old)] = new
+
+
+def _guarded(outcome: ProposeOutcome, branch: str, action: Any) -> None:
+    """Run one proposal's platform work; a platform error fails that one, an outage stops all."""
+    try:
+        action()
+    except PlatformUnavailableError as exc:
+        outcome.stopped = str(exc)
+        for result in outcome.results:
+            if result.status is ProposalStatus.PENDING:
+                result.reason = result.reason or "the run stopped before it"
+        raise
+    except PlatformError as exc:
+        for result in outcome.results:
+            if result.branch == branch and result.status is ProposalStatus.PENDING:
+                result.status, result.reason = ProposalStatus.FAILED, str(exc)
+                return
+        outcome.warnings.append(f"{branch}: {exc}")

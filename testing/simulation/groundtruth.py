@@ -68,6 +68,7 @@ class GroundTruth(CamelModel):
     """What a simulation wrote and what it planted."""
 
     version: int = MANIFEST_VERSION
+    world: str | None = None  # the testing.worlds world, None for the calibration simulator
     seed: int
     events: int  # distinct valid events
     workflows: int

@@ -1,0 +1,133 @@
+"""The one interface every learning signal implements, and the registry the engine runs.
+
+A signal measures findings (one proportion each) on a usage report, builds suggestions from the
+findings that pass, and says how its findings behave around the engine's generic steps: how their
+confidence is recomputed at another z (cluster correction, second looks at a recent window), how
+clusters pool, whether a held-back finding is worth listing, and which findings it can measure as
+zero on a report that shows no instance (to tell a regularity that stopped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Protocol
+
+from bot.learning.confidence import wilson_lower_bound, wilson_upper_bound
+from bot.learning.findings import Finding, SignalContext
+from bot.learning.suggestion import SignalName, Suggestion
+from bot.logs.usage import UsageReport
+
+__all__ = ["FunctionSignal", "Pooling", "ProportionSignal", "Signal", "SignalName", "registered"]
+
+
+class Pooling(StrEnum):
+    """How a finding measured in several clusters combines into one overall finding."""
+
+    SUM = "sum"  # the clusters' hits and cases add up; confidence is recomputed on the sums
+    NEVER = "never"  # figures relative to a per-report baseline cannot be added up
+
+
+class Signal(Protocol):
+    """One learning signal: measure findings on a report, build suggestions from passing ones."""
+
+    @property
+    def name(self) -> SignalName: ...
+
+    @property
+    def pooling(self) -> Pooling: ...
+
+    @property
+    def drafts_from_used_patterns(self) -> bool:
+        """True when drafts combine the patterns in evidence.patternsUsed (never their duplicates)."""
+        ...
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        """Every finding the report holds, passing or not."""
+        ...
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        """Suggestions from findings that passed; new ids are drawn from `taken_ids` (updated)."""
+        ...
+
+    def confidence(self, finding: Finding, z: float) -> float:
+        """The finding's confidence at another z (corrections for testing several times)."""
+        ...
+
+    def listed_when_held(self, finding: Finding, threshold: float) -> bool:
+        """Whether a finding that did not pass belongs in heldBack (a near miss, not noise)."""
+        ...
+
+    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+        """The finding for `key` on a report that holds no instance of it (0 hits), or None."""
+        ...
+
+
+class ProportionSignal:
+    """Defaults for a signal whose confidence is the Wilson lower bound of hits / cases.
+
+    Subclasses set `name` and implement `measure` and `build`.
+    """
+
+    name: SignalName
+    pooling: Pooling = Pooling.SUM
+    drafts_from_used_patterns: bool = False
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        raise NotImplementedError
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        raise NotImplementedError
+
+    def confidence(self, finding: Finding, z: float) -> float:
+        return wilson_lower_bound(finding.hits, finding.cases, z)
+
+    def listed_when_held(self, finding: Finding, threshold: float) -> bool:
+        # A near miss is one the data cannot rule out: its upper bound still reaches the
+        # threshold. Noise (20% of 100 uses) can be ruled out, a 5-of-11 group cannot.
+        return wilson_upper_bound(finding.hits, finding.cases) >= threshold
+
+    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+        return None
+
+
+Measure = Callable[[SignalContext, UsageReport], list[Finding]]
+Build = Callable[[SignalContext, list[Finding], UsageReport, set[str]], list[Suggestion]]
+
+
+class FunctionSignal(ProportionSignal):
+    """A signal still written as a module's `measure` and `build` functions (a thin adapter)."""
+
+    def __init__(self, name: SignalName, measure: Measure, build: Build) -> None:
+        self.name = name
+        self._measure = measure
+        self._build = build
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        return self._measure(ctx, report)
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        return self._build(ctx, findings, report, taken_ids)
+
+
+def registered() -> tuple[Signal, ...]:
+    """Every signal the engine runs, in the order their suggestions are built."""
+    # Imported here: the signal modules import this interface.
+    from bot.learning import additions, co_usage, configurations, deprecation, gaps
+
+    return (
+        additions.COMMON_ADDITIONS,
+        # Thin adapter until gaps.py exports its own Signal object.
+        FunctionSignal(SignalName.GAP, gaps.measure, gaps.build),
+        co_usage.CO_USAGE,
+        # Thin adapter until configurations.py exports its own Signal object.
+        FunctionSignal(SignalName.COMMON_CONFIGURATION, configurations.measure, configurations.build),
+        deprecation.RARELY_USED,
+        deprecation.FAILING,
+    )

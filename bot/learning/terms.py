@@ -1,0 +1,89 @@
+"""Words as a matcher sees them: camelCase split, lower-cased, stemmed, and phrases found in order.
+
+A policy title says "Require Run As Non-Root User", a setting path says `runAsNonRoot` and a trigger
+says "run as non-root": all three become the stems `run as non root`. Stemming is a small suffix
+stripper (plurals, -ing, -ed, -ation, a final e), enough for the words policy authors use; the same
+function is applied to both sides, so only consistency matters, not linguistic accuracy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_TOKEN = re.compile(r"[a-z0-9]+")
+# A sentence ends at . ; ! ? followed by a space (so `app.kubernetes.io/name` stays whole).
+_SENTENCE_END = re.compile(r"[.;!?](?:\s+|$)|\n+")
+# Longest first: the first suffix that fits is stripped, once.
+_SUFFIXES = (
+    ("ations", ""), ("ation", ""), ("ates", ""), ("ated", ""), ("ating", ""), ("ate", ""),
+    ("ings", ""), ("ing", ""), ("ies", "y"), ("sses", "ss"), ("ed", ""), ("es", ""), ("s", ""),
+)  # fmt: skip
+_KEEP_S = ("ss", "us", "is")
+MAX_GAP = 2  # other words allowed between two words of a phrase ("CPU and memory requests")
+
+
+def split_camel(text: str) -> str:
+    """`readOnlyRootFilesystem` -> `read Only Root Filesystem`; `hostPID` -> `host PID`."""
+    return _CAMEL.sub(" ", text)
+
+
+def stem(word: str) -> str:
+    """A crude stem: `capabilities` -> `capability`, `privileged` and `privilege` -> `privileg`."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, replacement in _SUFFIXES:
+        if not word.endswith(suffix):
+            continue
+        if suffix == "s" and word.endswith(_KEEP_S):
+            break
+        base = word[: -len(suffix)] + replacement
+        if len(base) < 3:
+            break
+        word = base
+        # `dropped` -> `dropp` -> `drop`, `running` -> `run`: undo a doubled final consonant.
+        if suffix in ("ed", "ing") and len(word) > 3 and word[-1] == word[-2] and word[-1] in "bdgmnprt":
+            word = word[:-1]
+        break
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    return word
+
+
+def stems(text: str) -> list[str]:
+    """The stemmed words of a text, camelCase split first."""
+    return [stem(token) for token in _TOKEN.findall(split_camel(text).lower())]
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences (or clauses after `;`), empty ones left out."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def phrase_at(words: Sequence[str], phrase: Sequence[str], start: int) -> bool:
+    """True when `phrase` occurs in `words` beginning at `start`, each next word at most MAX_GAP
+    words after the previous one."""
+    if not phrase or words[start] != phrase[0]:
+        return False
+    position = start
+    for word in phrase[1:]:
+        window = words[position + 1 : position + 2 + MAX_GAP]
+        if word not in window:
+            return False
+        position += 1 + window.index(word)
+    return True
+
+
+def contains_phrase(words: Sequence[str], phrase: Sequence[str]) -> bool:
+    """True when the stemmed `phrase` occurs in the stemmed `words` (see `phrase_at`).
+
+    An occurrence right after `non` does not count unless the phrase itself starts with it: a
+    "non-CPU limit" is not a CPU limit.
+    """
+    for start in range(len(words)):
+        if phrase_at(words, phrase, start) and not (
+            start > 0 and words[start - 1] == "non" and phrase[0] != "non"
+        ):
+            return True
+    return False
