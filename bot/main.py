@@ -14,7 +14,9 @@ from bot.console import inert_output
 from bot.error_handler import EXIT_USAGE, error_boundary
 
 # Imported lazily so `patternbot validate` does not pay for loading Qdrant or the ONNX runtime.
-COMMANDS = ("validate", "sync", "recommend", "metrics", "suggest", "propose", "run", "schema")
+COMMANDS = (
+    "validate", "sync", "recommend", "metrics", "suggest", "propose", "run", "schema", "logs",
+)
 
 
 def _add_repo(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "files", nargs="*", type=Path, help="only these files (as pre-commit passes them)"
     )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="also say where createdAt/createdBy came from"
+    )
 
     p = sub.add_parser("sync", help="mirror patterns and policies into the Qdrant index")
     _add_repo(p)
@@ -132,6 +137,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     _add_logs(p, required=False)
     _add_proposal_flags(p)
+
+    p = sub.add_parser("logs", help="bring workflow records from other tools into the log format")
+    logs_sub = p.add_subparsers(dest="logs_command", metavar="SOURCE", required=True)
+    p = logs_sub.add_parser(
+        "import-dot-ai",
+        help="dot-ai Solution records (kubectl get solutions -A -o json) as v1 events",
+    )
+    _add_repo(p)
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="kubectl JSON output")
+    p.add_argument(
+        "-o", "--output", type=Path, metavar="OUT.jsonl", help="write here (default: stdout)"
+    )
+    p.add_argument("--cluster", metavar="NAME", help="the cluster the records come from")
 
     p = sub.add_parser("schema", help="write the JSON Schema files for patterns, policies and logs")
     p.add_argument("--out", type=Path, default=Path("schemas"), metavar="DIR")

@@ -78,7 +78,8 @@ def _zero() -> dict[str, Any]:
     return {
         "timesRecommended": 0, "timesUsed": 0, "successRate": None, "commonAdditions": {},
         "lastUsed": None, "deployed": 0, "failed": 0, "abandoned": 0,
-        "strongRecommendations": 0, "strongRecommendationsUsed": 0,
+        "strongRecommendations": 0, "strongRecommendationsUsed": 0, "errors": {},
+        "failedByDay": {},
     }  # fmt: skip
 
 
@@ -90,19 +91,22 @@ def test_pattern_metrics_are_exact(tmp_path: Path, logs_config: Config) -> None:
             "timesRecommended": 1, "timesUsed": 1, "successRate": 1.0,
             "commonAdditions": {"HorizontalPodAutoscaler": 1, "Ingress": 1},
             "lastUsed": "2026-03-01T10:03:00Z", "deployed": 1, "failed": 0, "abandoned": 0,
-            "strongRecommendations": 0, "strongRecommendationsUsed": 0,
+            "strongRecommendations": 0, "strongRecommendationsUsed": 0, "errors": {},
+            "failedByDay": {},
         },
         "web": {
             "timesRecommended": 2, "timesUsed": 2, "successRate": 0.5,
             "commonAdditions": {"Ingress": 2, "HorizontalPodAutoscaler": 1},
             "lastUsed": "2026-03-01T10:07:00Z", "deployed": 1, "failed": 1, "abandoned": 0,
-            "strongRecommendations": 2, "strongRecommendationsUsed": 2,
+            "strongRecommendations": 2, "strongRecommendationsUsed": 2, "errors": {},
+            "failedByDay": {"2026-03-01": 1},
         },
         "worker": {
             "timesRecommended": 1, "timesUsed": 2, "successRate": None,
             "commonAdditions": {"ConfigMap": 1, "Secret": 1},
             "lastUsed": "2026-03-01T10:13:00Z", "deployed": 0, "failed": 0, "abandoned": 1,
-            "strongRecommendations": 0, "strongRecommendationsUsed": 0,
+            "strongRecommendations": 0, "strongRecommendationsUsed": 0, "errors": {},
+            "failedByDay": {},
         },
     }  # fmt: skip
 
@@ -113,7 +117,8 @@ def test_policy_metrics_are_exact(tmp_path: Path, logs_config: Config) -> None:
         "limits": {
             "timesRecommended": 1, "timesUsed": 1, "successRate": 1.0, "commonAdditions": {},
             "lastUsed": "2026-03-01T10:03:00Z", "deployed": 1, "failed": 0, "abandoned": 0,
-            "strongRecommendations": 1, "strongRecommendationsUsed": 1,
+            "strongRecommendations": 1, "strongRecommendationsUsed": 1, "errors": {},
+            "failedByDay": {},
         },
         "tag": _zero(),
     }  # fmt: skip

@@ -106,8 +106,6 @@ def test_schema_uses_the_yaml_keys() -> None:
         "description",
         "triggers",
         "rationale",
-        "createdAt",
-        "createdBy",
         "suggestedResources",
     ]
     assert list(schema["properties"]) == [

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qdrant_client import QdrantClient
 
 from bot.config import Config
+from bot.index.edge import EdgeIndex
 from bot.index.embeddings import MiniLMOnnxEmbedder
 from bot.index.retrieval import retrieve
 from bot.index.store import Index
@@ -65,10 +65,9 @@ def shipped_index(
     root = tmp_path_factory.mktemp("shipped")
     for folder in ("patterns", "policies"):
         shutil.copytree(REPO_ROOT / folder, root / folder)
-    index = Index(QdrantClient(path=str(root / "qdrant")), "patternbot", str(root / "qdrant"))
-    assert sync_index(index, minilm, load_knowledge_base(root)) == SyncReport(added=20)
-    yield index
-    index.close()
+    with EdgeIndex.open(root / "qdrant", "patternbot") as index:
+        assert sync_index(index, minilm, load_knowledge_base(root)) == SyncReport(added=20)
+        yield index
 
 
 def test_the_shipped_knowledge_base_is_valid() -> None:

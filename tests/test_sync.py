@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import IndexUnavailableError, KnowledgeBaseError
 from bot.index.embeddings import MiniLMOnnxEmbedder
-from bot.index.store import Index, point_id
+from bot.index.store import Index
 from bot.index.sync import SyncReport, content_hash, sync_index
 from bot.knowledge.repository import load_knowledge_base
 from bot.knowledge.schema import UsageMetrics
@@ -94,10 +94,8 @@ def test_a_deleted_file_is_removed_from_the_index(
     (repo / "patterns" / "batch-job.yaml").unlink()
     assert sync(repo, index, minilm) == SyncReport(removed=1, unchanged=4)
     assert sorted(index.payloads("pattern")) == ["database", "web-app"]
-    found = index.client.retrieve(
-        index.collection("pattern"), ids=[point_id("pattern", "batch-job")]
-    )
-    assert found == []
+    assert sorted(index.item_vectors("pattern")) == ["database", "web-app"]
+    assert index.item_vectors("pattern", ["batch-job"]) == {}
 
 
 def test_usage_metrics_and_other_stored_keys_survive_content_updates(
@@ -107,11 +105,7 @@ def test_usage_metrics_and_other_stored_keys_survive_content_updates(
     sync(repo, index, minilm)
     metrics = {"database": UsageMetrics(times_recommended=7, times_used=3, success_rate=0.5)}
     assert index.set_usage_metrics("pattern", metrics) == 1
-    index.client.set_payload(
-        index.collection("pattern"),
-        {"reviewNote": "keep me"},
-        points=[point_id("pattern", "database")],
-    )
+    assert index.set_payload("pattern", {"database": {"reviewNote": "keep me"}, "gone": {}}) == 1
     write_item(repo, "patterns", pattern_data("database", rationale="Stateful data needs care."))
     assert sync(repo, index, minilm) == SyncReport(updated=1, unchanged=4)
     assert sync(repo, index, minilm) == SyncReport(unchanged=5)

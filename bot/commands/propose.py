@@ -15,6 +15,8 @@ from bot.knowledge.repository import KnowledgeBase
 from bot.learning.engine import SuggestionRun
 from bot.logs.usage import UsageReport
 from bot.platform.all_platforms import check_platform, open_platform
+from bot.platform.dashboard import achievements
+from bot.platform.feedback import TARGET_ACCEPTANCE, overall_acceptance
 from bot.platform.gitrepo import GitRepo
 from bot.platform.proposer import ProposeOutcome, propose, read_feedback
 
@@ -49,14 +51,31 @@ def propose_report(
             min_confidence=min(feedback.thresholds.values()),
             drafter=drafter_from_environment(config, environ),
         )  # fmt: skip
-    for message in engine.warnings:
-        warn(message)
+    held = [item.model_dump(mode="json", by_alias=True) for item in engine.held_back]
     outcome = propose(
-        config, platform, repo, engine.suggestions, feedback, report=report, dry_run=dry_run
+        config,
+        platform,
+        repo,
+        engine.suggestions,
+        feedback,
+        report=report,
+        dry_run=dry_run,
+        held_back={
+            item.fingerprint: item.reason for item in engine.held_back if item.fingerprint
+        },
+        engine_held=held,
     )
+    for message in [*engine.warnings, *outcome.warnings]:
+        warn(message)
     figures = {
         "acceptance": {kind: value.to_data() for kind, value in feedback.acceptance.items()},
+        "acceptanceOverall": {
+            **overall_acceptance(feedback.acceptance).to_data(),
+            "target": TARGET_ACCEPTANCE,
+        },
+        "achieved": [item.to_data() for item in achievements(feedback.decisions, report)],
         "thresholds": feedback.thresholds,
+        "acknowledgedRejections": outcome.acknowledged,
     }
     return outcome, engine, figures
 
@@ -73,8 +92,9 @@ def outcome_data(
         "heldBack": [held.model_dump(mode="json", by_alias=True) for held in engine.held_back],
         "counts": outcome.counts(),
         "dashboard": outcome.dashboard,
+        "dashboardUrl": outcome.dashboard_url,
         "stopped": outcome.stopped,
-        "warnings": engine.warnings,
+        "warnings": [*engine.warnings, *outcome.warnings],
         **figures,
     }
 
@@ -87,12 +107,12 @@ def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
     if not outcome.results:
         console.print("  no suggestions to propose")
     for result in outcome.results:
-        suggestion = result.suggestion
-        console.print(f"  {result.status:<20} {result.branch}", markup=False)
+        console.print(f"  {result.status.value:<20} {result.branch}", markup=False)
         console.print(
-            f"  {'':<20} {result.title} (confidence {suggestion.confidence:.2f})", markup=False
+            f"  {'':<20} {result.title} (confidence {result.confidence:.2f})", markup=False
         )
-        console.print(f"  {'':<20} why: {suggestion.reason}", markup=False)
+        if result.suggestion is not None:
+            console.print(f"  {'':<20} why: {result.suggestion.reason}", markup=False)
         for detail in (result.reason, result.url):
             if detail:
                 console.print(f"  {'':<20} {detail}", markup=False)
@@ -101,6 +121,9 @@ def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
             if result.diff:
                 console.print(f"\n{result.title} ({result.branch})", markup=False)
                 console.print(result.diff, markup=False, end="")
+            if result.body:
+                console.print(f"\n--- pull request body: {result.branch} ---", markup=False)
+                console.print(result.body, markup=False, end="")
     counts = ", ".join(f"{count} {status}" for status, count in sorted(outcome.counts().items()))
     held = len(engine.held_back)
     console.print(f"{counts or 'nothing proposed'}; {held} held back by the engine", markup=False)
@@ -109,7 +132,7 @@ def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
     if (
         outcome.platform == "local"
         and not outcome.dry_run
-        and any(r.status in ("created", "updated") for r in outcome.results)
+        and any(r.status in ("created", "updated", "recreated") for r in outcome.results)
     ):
         console.print(
             f"review: git diff {outcome.base}...<branch>; accept: git merge <branch>; "

@@ -16,18 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from qdrant_client import models
 
 from bot.errors import IndexUnavailableError
 from bot.index.embeddings import Embedder
 from bot.index.sparse import query_vector
-from bot.index.store import DENSE, KINDS, Index, Kind
+from bot.index.store import KINDS, Index, Kind
 
 EMPTY_INDEX_MESSAGE = "index is empty: run `patternbot sync`"
 _RESOURCES_KEY: dict[Kind, str] = {"pattern": "suggestedResources", "policy": "appliesTo"}
-_NOT_DEPRECATED = models.Filter(
-    must_not=[models.FieldCondition(key="deprecated", match=models.MatchValue(value=True))]
-)
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,10 @@ class Retrieval:
 def require_index(index: Index) -> None:
     """Raise IndexUnavailableError telling the user to sync when a collection is missing."""
     if not all(index.exists(kind) for kind in KINDS):
-        raise IndexUnavailableError(EMPTY_INDEX_MESSAGE)
+        note = index.legacy_note()
+        raise IndexUnavailableError(
+            EMPTY_INDEX_MESSAGE + (f" ({note}; sync rebuilds it from git)" if note else "")
+        )
 
 
 def _matches(
@@ -80,22 +79,26 @@ def _matches(
     *,
     include_deprecated: bool,
 ) -> list[Match]:
-    query_filter = None if include_deprecated or kind == "policy" else _NOT_DEPRECATED
-    points = index.hybrid_query(kind, vector.tolist(), query_vector(intent), limit, query_filter)
+    hits = index.hybrid_query(
+        kind,
+        vector.tolist(),
+        query_vector(intent),
+        limit,
+        exclude_deprecated=not include_deprecated and kind == "pattern",
+    )
     found = []
-    for point in points:
-        payload = point.payload or {}
-        stored = point.vector[DENSE] if isinstance(point.vector, dict) else None
+    for hit in hits:
+        payload = hit.payload
         # Qdrant stores cosine vectors normalised, so a dot product is a cosine; the item's score
         # is the cosine of its closest semantic text (what MAX_SIM ranked it by).
-        rows = np.asarray(stored, dtype=np.float32) if stored else np.zeros((0, vector.size))
+        rows = hit.dense
         cosine = float((rows.reshape(-1, vector.size) @ vector).max()) if rows.size else 0.0
         # Six decimals: the same number in JSON output and in workflow logs, float noise removed.
         score = round(cosine, 6)
         found.append(
             Match(
                 kind=kind,
-                id=str(payload.get("id", point.id)),
+                id=hit.item_id,
                 score=score,
                 description=str(payload.get("description", "")),
                 resources=[str(r) for r in payload.get(_RESOURCES_KEY[kind], [])],

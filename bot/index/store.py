@@ -1,35 +1,38 @@
-"""The Qdrant index: one collection of patterns and one of policies, local or on a server.
+"""The index: one collection of patterns and one of policies, embedded or on a Qdrant server.
 
-Embedded local mode (a folder under `.patternbot/`) and a Qdrant server (`QDRANT_URL`) go through
-the same code: only the `QdrantClient` constructor differs. Qdrant's own errors are translated into
-IndexUnavailableError here, so no caller sees a qdrant-client or httpx exception.
+`Index` is the one interface every caller uses. Two engines implement it with the same
+collections, vectors and payloads:
+
+- `bot.index.edge.EdgeIndex`: the embedded default, Qdrant Edge (`qdrant-edge-py`, the server's
+  Rust core in-process), one shard per collection under the local folder;
+- `bot.index.client.QdrantClientIndex`: a Qdrant server or cluster through qdrant-client, used when
+  `QDRANT_URL` (index.url) is set.
+
+Each engine is imported only when it is opened, so a command that never touches the index never
+loads either library. Engine errors become IndexUnavailableError inside the engines.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
 
-import httpx
 import numpy as np
-from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import (
-    ApiException,
-    ResponseHandlingException,
-    UnexpectedResponse,
-)
+import numpy.typing as npt
 
-from bot.config import Config
-from bot.errors import IndexUnavailableError
 from bot.index.sparse import SparseTerms
-from bot.knowledge.schema import UsageMetrics
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.knowledge.schema import UsageMetrics
 
 Kind = Literal["pattern", "policy"]
 KINDS: tuple[Kind, ...] = ("pattern", "policy")
+Engine = Literal["edge", "qdrant-client"]
 DENSE = "dense"
 LEXICAL = "lexical"
 UPSERT_BATCH = 256
@@ -40,12 +43,21 @@ UPSERT_BATCH = 256
 # either: one shared common word ("host", "services") cannot win on its own.
 RRF_K = 2
 RRF_WEIGHTS = (1.0, 0.38)
-_SCROLL_PAGE = 1000
+SCROLL_PAGE = 1000
+IN_USE = (
+    "the folder is in use by another process "
+    "(local mode allows one at a time; set QDRANT_URL to share a Qdrant server)"
+)
 
 
 def point_id(kind: Kind, item_id: str) -> str:
     """The Qdrant point id of an item: a uuid5 of "<kind>:<id>", stable across runs and machines."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}:{item_id}"))
+
+
+def candidates_for(limit: int) -> int:
+    """How many candidates each prefetch (dense, lexical) hands to fusion."""
+    return max(limit * 4, 20)
 
 
 @dataclass(frozen=True)
@@ -58,138 +70,118 @@ class IndexPoint:
     payload: Mapping[str, Any]
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ResponseHandlingException):
-        return _describe(exc.source)
-    if isinstance(exc, UnexpectedResponse):
-        try:
-            detail = exc.structured().get("status", {}).get("error")
-        except ValueError:
-            detail = None
-        return f"HTTP {exc.status_code} {exc.reason_phrase}" + (f": {detail}" if detail else "")
-    return " ".join(str(exc).split()) or type(exc).__name__
+@dataclass(frozen=True)
+class Hit:
+    """One result of a hybrid query, in fusion order: payload and the stored dense rows."""
+
+    item_id: str
+    payload: dict[str, Any]
+    dense: npt.NDArray[np.float32] = field(repr=False)  # shape (texts, dimension), unit rows
 
 
-class Index:
-    """The patterns and policies collections of one Qdrant database."""
+class Layout(NamedTuple):
+    """A collection as stored: its dense size, and whether the rest is the current layout.
 
-    def __init__(self, client: QdrantClient, prefix: str, location: str) -> None:
-        self.client = client
+    Current: the dense vector is a cosine MAX_SIM multivector and the lexical one has the IDF
+    modifier.
+    """
+
+    size: int | None
+    current: bool
+
+
+class Index(abc.ABC):
+    """The patterns and policies collections of one Qdrant database, whatever the engine."""
+
+    engine: Engine
+
+    def __init__(self, prefix: str, location: str) -> None:
         self.prefix = prefix
         self.location = location
 
-    @contextlib.contextmanager
-    def _translated(self, action: str) -> Iterator[None]:
-        """Turn Qdrant, HTTP and local-storage errors into one-line IndexUnavailableErrors."""
-        try:
-            yield
-        except (ApiException, httpx.HTTPError, OSError, RuntimeError, ValueError) as exc:
-            raise IndexUnavailableError(
-                f"Qdrant at {self.location}: cannot {action}: {_describe(exc)}"
-            ) from exc
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def collection(self, kind: Kind) -> str:
         """The collection name for a kind: `<prefix>_patterns` or `<prefix>_policies`."""
         return f"{self.prefix}_{kind}s"
 
+    @abc.abstractmethod
     def exists(self, kind: Kind) -> bool:
         """True when the kind's collection exists."""
-        with self._translated(f"look up collection {self.collection(kind)}"):
-            return self.client.collection_exists(self.collection(kind))
 
-    def layout(self, kind: Kind) -> tuple[int | None, bool]:
-        """A collection's dense vector size, and whether the rest of its layout is the current one.
+    @abc.abstractmethod
+    def layout(self, kind: Kind) -> Layout:
+        """The collection's dense size and whether its layout is the current one."""
 
-        Current: the dense vector is a MAX_SIM multivector and the lexical one has the IDF modifier.
-        """
-        with self._translated(f"read collection {self.collection(kind)}"):
-            info = self.client.get_collection(self.collection(kind))
-        vectors = info.config.params.vectors
-        dense = vectors.get(DENSE) if isinstance(vectors, dict) else None
-        size = dense.size if dense is not None else None
-        multivector = (
-            dense is not None
-            and dense.multivector_config is not None
-            and dense.multivector_config.comparator == models.MultiVectorComparator.MAX_SIM
-        )
-        sparse = info.config.params.sparse_vectors or {}
-        idf = LEXICAL in sparse and sparse[LEXICAL].modifier == models.Modifier.IDF
-        return size, idf and multivector
-
+    @abc.abstractmethod
     def create(self, kind: Kind, dimension: int) -> None:
         """Create the kind's collection: dense cosine multivectors scored by their closest member
         (MAX_SIM), and IDF-weighted lexical vectors."""
-        with self._translated(f"create collection {self.collection(kind)}"):
-            self.client.create_collection(
-                self.collection(kind),
-                vectors_config={
-                    DENSE: models.VectorParams(
-                        size=dimension,
-                        distance=models.Distance.COSINE,
-                        multivector_config=models.MultiVectorConfig(
-                            comparator=models.MultiVectorComparator.MAX_SIM
-                        ),
-                    )
-                },
-                sparse_vectors_config={
-                    LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                },
-            )
 
+    @abc.abstractmethod
     def drop(self, kind: Kind) -> None:
         """Delete the kind's collection and everything in it."""
-        with self._translated(f"delete collection {self.collection(kind)}"):
-            self.client.delete_collection(self.collection(kind))
 
+    @abc.abstractmethod
     def payloads(self, kind: Kind) -> dict[str, dict[str, Any]]:
         """Every stored item's payload by item id (empty when the collection does not exist)."""
-        if not self.exists(kind):
-            return {}
-        found: dict[str, dict[str, Any]] = {}
-        offset: Any = None
-        with self._translated(f"read collection {self.collection(kind)}"):
-            while True:
-                points, offset = self.client.scroll(
-                    self.collection(kind),
-                    limit=_SCROLL_PAGE,
-                    offset=offset,
-                    with_payload=True,
-                    with_vectors=False,
-                )
-                for point in points:
-                    payload = dict(point.payload or {})
-                    found[str(payload.get("id", point.id))] = payload
-                if offset is None:
-                    return found
 
+    @abc.abstractmethod
     def upsert(self, kind: Kind, points: Sequence[IndexPoint]) -> None:
-        """Write points (vectors and whole payloads) in batches: local mode commits per batch."""
-        for start in range(0, len(points), UPSERT_BATCH):
-            batch = [
-                models.PointStruct(
-                    id=point_id(kind, p.item_id),
-                    vector={
-                        DENSE: [[float(x) for x in row] for row in p.dense],
-                        LEXICAL: models.SparseVector(
-                            indices=p.sparse.indices, values=p.sparse.values
-                        ),
-                    },
-                    payload=dict(p.payload),
-                )
-                for p in points[start : start + UPSERT_BATCH]
-            ]
-            with self._translated(f"write to collection {self.collection(kind)}"):
-                self.client.upsert(self.collection(kind), points=batch, wait=True)
+        """Write points (vectors and whole payloads)."""
 
+    @abc.abstractmethod
     def delete(self, kind: Kind, item_ids: Sequence[str]) -> None:
         """Remove items by id."""
-        if not item_ids:
-            return
-        ids: list[models.ExtendedPointId] = [point_id(kind, i) for i in item_ids]
-        with self._translated(f"delete from collection {self.collection(kind)}"):
-            self.client.delete(
-                self.collection(kind), points_selector=models.PointIdsList(points=ids), wait=True
-            )
+
+    @abc.abstractmethod
+    def set_payload(self, kind: Kind, values: Mapping[str, Mapping[str, Any]]) -> int:
+        """Set payload keys per item id, leaving other keys and the vectors alone.
+
+        Items not in the index are skipped; returns how many points were updated.
+        """
+
+    @abc.abstractmethod
+    def nearest(self, kind: Kind, vector: Sequence[float], limit: int) -> list[tuple[str, float]]:
+        """The `limit` items closest to `vector`: (id, cosine to the closest semantic text)."""
+
+    @abc.abstractmethod
+    def hybrid_query(
+        self,
+        kind: Kind,
+        dense: Sequence[float],
+        sparse: SparseTerms,
+        limit: int,
+        *,
+        exclude_deprecated: bool,
+    ) -> list[Hit]:
+        """Items ranked by weighted Reciprocal Rank Fusion (RRF_K, RRF_WEIGHTS) of a dense MAX_SIM
+        search and a lexical IDF search, `candidates_for(limit)` each; `deprecated: true` items
+        left out when asked."""
+
+    @abc.abstractmethod
+    def item_vectors(
+        self, kind: Kind, item_ids: Sequence[str] | None = None
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """Stored dense rows (one per semantic text, in order) by item id: all items, or those
+        asked for that exist."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the engine (and, embedded, the folder's lock)."""
+
+    def legacy_note(self) -> str | None:
+        """Why an empty index may hold an older format sync would rebuild (None: nothing to say)."""
+        return None
+
+    def retire_legacy(self, kind: Kind) -> tuple[str, dict[str, dict[str, Any]]] | None:
+        """An older on-disk format of the kind's collection: (why it is replaced, its payloads),
+        removed from disk. None when there is none (only the embedded engine has one)."""
+        return None
 
     def set_usage_metrics(self, kind: Kind, metrics: Mapping[str, UsageMetrics]) -> int:
         """Store each item's `usageMetrics` payload key, leaving content and vectors alone.
@@ -198,137 +190,32 @@ class Index:
         """
         if not metrics or not self.exists(kind):
             return 0
-        wanted = {point_id(kind, item_id): item_id for item_id in metrics}
-        with self._translated(f"read collection {self.collection(kind)}"):
-            present = self.client.retrieve(
-                self.collection(kind), ids=list(wanted), with_payload=False, with_vectors=False
-            )
-        operations: list[models.UpdateOperation] = []
-        for point in present:
-            item_id = wanted[str(point.id)]
-            value = metrics[item_id].model_dump(mode="json", by_alias=True, exclude_none=True)
-            operations.append(
-                models.SetPayloadOperation(
-                    set_payload=models.SetPayload(
-                        payload={"usageMetrics": value}, points=[point.id]
-                    )
-                )
-            )
-        if operations:
-            with self._translated(f"write to collection {self.collection(kind)}"):
-                self.client.batch_update_points(self.collection(kind), operations, wait=True)
-        return len(operations)
-
-    def nearest(self, kind: Kind, vector: Sequence[float], limit: int) -> list[tuple[str, float]]:
-        """The `limit` items closest to `vector`: (id, cosine to the closest semantic text)."""
-        if not self.exists(kind):
-            return []
-        with self._translated(f"search collection {self.collection(kind)}"):
-            response = self.client.query_points(
-                self.collection(kind),
-                # A one-vector multivector query: MAX_SIM is then the best single cosine.
-                query=[[float(x) for x in np.asarray(vector).ravel()]],
-                using=DENSE,
-                limit=limit,
-                with_payload=["id"],
-            )
-        return [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in response.points]
-
-    def hybrid_query(
-        self,
-        kind: Kind,
-        dense: Sequence[float],
-        sparse: SparseTerms,
-        limit: int,
-        query_filter: models.Filter | None = None,
-    ) -> list[models.ScoredPoint]:
-        """Points ranked by Reciprocal Rank Fusion of dense and lexical search + dense vectors."""
-        candidates = max(limit * 4, 20)
-        dense_query = [[float(x) for x in dense]]
-        prefetch = [
-            models.Prefetch(query=dense_query, using=DENSE, limit=candidates, filter=query_filter)
-        ]
-        if sparse.indices:
-            prefetch.append(
-                models.Prefetch(
-                    query=models.SparseVector(indices=sparse.indices, values=sparse.values),
-                    using=LEXICAL,
-                    limit=candidates,
-                    filter=query_filter,
-                )
-            )
-        with self._translated(f"search collection {self.collection(kind)}"):
-            response = self.client.query_points(
-                self.collection(kind),
-                prefetch=prefetch,
-                query=models.RrfQuery(
-                    rrf=models.Rrf(k=RRF_K, weights=list(RRF_WEIGHTS[: len(prefetch)]))
-                ),
-                query_filter=query_filter,
-                limit=limit,
-                with_payload=True,
-                with_vectors=[DENSE],
-            )
-        return list(response.points)
-
-    def close(self) -> None:
-        """Release the client (and, in local mode, the folder's lock)."""
-        with contextlib.suppress(Exception):  # never hide the error that ended a command
-            self.client.close()
-
-
-def _client_for(config: Config) -> tuple[QdrantClient, str]:
-    if config.index.url:
-        client = QdrantClient(
-            url=config.index.url,
-            api_key=config.index.api_key,
-            timeout=max(1, round(config.index.timeout_seconds)),
-            # The version probe warns instead of failing; the first real request reports problems.
-            check_compatibility=False,
+        return self.set_payload(
+            kind,
+            {
+                item_id: {
+                    "usageMetrics": value.model_dump(mode="json", by_alias=True, exclude_none=True)
+                }
+                for item_id, value in metrics.items()
+            },
         )
-        return client, config.index.url
-    path = config.qdrant_path
-    path.mkdir(parents=True, exist_ok=True)
-    if _locked_by_another_client(path):
-        raise RuntimeError("already accessed by another instance of Qdrant client")
-    return QdrantClient(path=str(path)), str(path)
-
-
-def _locked_by_another_client(path: Path) -> bool:
-    """True when another client holds the local folder's lock (the one QdrantLocal takes)."""
-    import portalocker
-
-    lock_file = path / ".lock"
-    if not lock_file.exists():
-        return False
-    # Checked here because a QdrantLocal that fails to lock leaks its open lock file.
-    with lock_file.open("r+") as stream:
-        try:
-            portalocker.lock(
-                stream, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
-            )
-        except portalocker.exceptions.LockException:
-            return True
-        portalocker.unlock(stream)
-    return False
 
 
 @contextlib.contextmanager
 def open_index(config: Config) -> Iterator[Index]:
-    """Open the configured index (a server when index.url is set, else the local folder) once."""
-    location = config.index.url or str(config.qdrant_path)
-    try:
-        client, location = _client_for(config)
-    except RuntimeError as exc:
-        if "already accessed" in str(exc):
-            raise IndexUnavailableError(
-                f"Qdrant at {location}: the folder is in use by another process "
-                "(local mode allows one at a time; set QDRANT_URL to share a Qdrant server)"
-            ) from exc
-        raise IndexUnavailableError(f"Qdrant at {location}: cannot open: {_describe(exc)}") from exc
-    except (ApiException, httpx.HTTPError, OSError, ValueError) as exc:
-        raise IndexUnavailableError(f"Qdrant at {location}: cannot open: {_describe(exc)}") from exc
-    index = Index(client, config.index.collection_prefix, location)
+    """Open the configured index once: a server when index.url is set, else the local folder."""
+    index: Index
+    if config.index.url:
+        from bot.index.client import open_server
+
+        index = open_server(
+            config.index.url, config.index.api_key, config.index.timeout_seconds,
+            config.index.collection_prefix,
+        )  # fmt: skip
+    else:
+        from bot.index.edge import EdgeIndex
+
+        index = EdgeIndex.open(config.qdrant_path, config.index.collection_prefix)
     try:
         yield index
     finally:

@@ -106,13 +106,18 @@ def _sync_kind(
     force: bool,
 ) -> None:
     carried: dict[str, dict[str, Any]] = {}
+    legacy = index.retire_legacy(kind)
+    if legacy is not None:
+        # An older on-disk format: rebuilt from git, keeping its non-content payload keys.
+        report.rebuilt = report.rebuilt or legacy[0]
+        carried = legacy[1]
     reason = (
         "requested with --rebuild"
         if force and index.exists(kind)
         else _rebuild_reason(index, kind, embedder)
     )
     if reason:
-        carried = index.payloads(kind)
+        carried = {**carried, **index.payloads(kind)}
         index.drop(kind)
         report.rebuilt = report.rebuilt or reason
     if not index.exists(kind):

@@ -53,7 +53,7 @@ def _decimals(value: float) -> int:
 
 def floor_to(value: float, decimals: int) -> float:
     """`value` rounded down to `decimals`: a figure below a threshold never reaches it in print."""
-    scale = 10**decimals
+    scale = 10.0**decimals
     return math.floor(value * scale + 1e-9) / scale
 
 

@@ -1,11 +1,20 @@
-"""Signal 4, common configurations: settings most deployed solutions carry that no policy covers."""
+"""Signal 4, common configurations: settings most deployed solutions carry that no policy covers.
+
+Two kinds of convention (docs/learning.md):
+- a value convention: one value of a setting in most solutions (`runAsNonRoot: true`);
+- a presence convention: a setting most solutions set, each to its own value (memory limits,
+  readiness probes, a `team` label). Only settings the vocabulary marks as such are judged by
+  presence; sizes and probe paths vary per application, so a single value of them is no rule.
+Coverage is judged by what the setting means (bot.learning.policy_coverage).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-
-import numpy as np
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.knowledge.schema import Policy
 from bot.learning.confidence import wilson_lower_bound
@@ -18,135 +27,259 @@ from bot.learning.findings import (
     scoped_identity,
     window_end_date,
 )
-from bot.learning.suggestion import Suggestion, SuggestionType, fingerprint_of
-from bot.learning.wording import percent, readable_setting, slugify, unique_id
+from bot.learning.policy_coverage import CoverageIndex, path_segments_raw
+from bot.learning.settings_vocabulary import SettingMeaning
+from bot.learning.signal import ProportionSignal
+from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
+from bot.learning.wording import (
+    GENERIC_SETTING_PARTS,
+    percent,
+    readable_setting,
+    slugify,
+    unique_id,
+)
 from bot.logs.usage import SettingUsage, UsageReport
 
-SIGNAL = "common_configuration"
-WORKLOAD_KINDS = frozenset(
-    {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod"}
-)
+SIGNAL = SignalName.COMMON_CONFIGURATION
+WORKLOAD_KINDS = (
+    "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod",
+)  # fmt: skip
+PRESENT = "*"  # the value part of a presence finding's key
+# A setting whose own name says it holds a secret: its values are never shown or proposed.
+_SECRET_NAME = re.compile(r"password|passwd|token|secret|credential|api[_-]?key|private[_-]?key")
 
 
-_PATH_NOISE = frozenset({"spec", "template", "containers", "initcontainers", "metadata"})
+@dataclass
+class _PathUsage:
+    """Every value of one setting path in the deployed solutions."""
+
+    path: str
+    values: list[SettingUsage] = field(default_factory=list)
+
+    @property
+    def deployed(self) -> int:
+        return sum(s.deployed_workflows for s in self.values)
+
+    def kinds(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for setting in self.values:
+            total.update(setting.kinds)
+        return dict(total)
 
 
-def setting_sentence(path: str, value: object) -> str:
-    """A setting as text to embed: `security context run as non root: true`."""
-    parts = [p for p in re.split(r"[.\[\]/]+", path) if p and not p.isdigit()]
-    words = [
-        re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", p) for p in parts if p.lower() not in _PATH_NOISE
-    ]
-    shown = json.dumps(value) if isinstance(value, bool) else str(value)
-    return f"{' '.join(words).lower()}: {shown.lower()}"
+def _by_path(settings: list[SettingUsage]) -> list[_PathUsage]:
+    # A solution holds one value per path, so the values' counts add up to the solutions that
+    # set the path at all.
+    paths: dict[str, _PathUsage] = {}
+    for setting in settings:
+        if setting.value is None or setting.deployed_workflows <= 0:
+            continue
+        paths.setdefault(setting.path, _PathUsage(setting.path)).values.append(setting)
+    return list(paths.values())
 
 
-def _policy_texts(ctx: SignalContext) -> tuple[list[str], list[str]]:
-    # Each trigger on its own: a policy's whole text dilutes the one phrase that names the setting.
-    owners, texts = [], []
-    for policy_id, policy in sorted(ctx.kb.policies.items()):
-        for text in (policy.retrieval_text(), policy.description, *policy.triggers):
-            owners.append(policy_id)
-            texts.append(text)
-    return owners, texts
+def _names_a_secret(path: str) -> bool:
+    last = path_segments_raw(path)[-1:] or [""]
+    return bool(_SECRET_NAME.search(last[0].lower()))
 
 
-def _exact_cover(ctx: SignalContext, path: str) -> str | None:
-    for policy_id, policy in sorted(ctx.kb.policies.items()):
-        if path in policy.settings:
-            return policy_id
-    return None
+def coverage_index(ctx: SignalContext) -> CoverageIndex:
+    """The knowledge base's policies read for coverage (built once per knowledge base)."""
+    key = id(ctx.kb.policies), tuple(ctx.kb.policies)
+    cached = _INDEX_CACHE.get("last")
+    if cached is not None and cached[0] == key and cached[1] is ctx.kb.policies:
+        return cached[2]
+    index = CoverageIndex(ctx.kb.policies)
+    _INDEX_CACHE["last"] = (key, ctx.kb.policies, index)
+    return index
 
 
-def _semantic_cover(ctx: SignalContext, setting: SettingUsage) -> tuple[str | None, float | None]:
-    if ctx.embedder is None or not ctx.kb.policies:
-        return None, None
-    owners, texts = _policy_texts(ctx)
-    scores = ctx.embed(texts) @ ctx.embed([setting_sentence(setting.path, setting.value)])[0]
-    best = int(np.argmax(scores))
-    score = float(scores[best])
-    covered = owners[best] if score >= ctx.settings.policy_coverage_similarity else None
-    return covered, round(score, 4)
+_INDEX_CACHE: dict[str, tuple[Any, dict[str, Policy], CoverageIndex]] = {}
+
+
+def _finding(
+    ctx: SignalContext,
+    usage: _PathUsage,
+    meaning: SettingMeaning | None,
+    cases: int,
+    setting: SettingUsage | None = None,
+) -> Finding:
+    """A value finding for `setting`, or without it a presence finding for the whole path."""
+    hits = min(usage.deployed if setting is None else setting.deployed_workflows, cases)
+    details: dict[str, Any] = {
+        "path": usage.path,
+        "convention": "presence" if setting is None else "value",
+        "setting": meaning.id if meaning else None,
+        "settingName": meaning.name if meaning else readable_setting(usage.path) or usage.path,
+    }
+    if setting is None:
+        details["distinctValues"] = len(usage.values)
+    else:
+        details["value"] = setting.value
+    return Finding(
+        signal=SIGNAL,
+        key=(usage.path, PRESENT if setting is None else json.dumps(setting.value)),
+        hits=hits,
+        cases=cases,
+        confidence=wilson_lower_bound(hits, cases, ctx.settings.confidence_z),
+        details=details,
+        data={
+            "kinds": usage.kinds() if setting is None else dict(setting.kinds),
+            "meaning": meaning,
+        },
+    )
 
 
 def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
-    """One finding per uncovered setting: deployed solutions carrying it, out of all deployed."""
-    findings = []
+    """Findings for uncovered settings: deployed solutions carrying the value (or, for presence
+    settings, any value), out of all deployed solutions."""
     cases = report.deployed_solutions
-    for setting in report.settings:
-        value = setting.value
-        if value is None or cases <= 0 or setting.deployed_workflows <= 0:
+    if cases <= 0:
+        return []
+    index = coverage_index(ctx)
+    embed = ctx.embed if ctx.embedder is not None else None
+    findings = []
+    for usage in _by_path(report.settings):
+        meaning = index.meaning_of(usage.path)
+        if meaning is None and _names_a_secret(usage.path):
             continue
-        if _exact_cover(ctx, setting.path) is not None:
+        if index.covering(usage.path, embed, ctx.settings.policy_coverage_similarity):
             continue
-        covered_by, nearest = _semantic_cover(ctx, setting)
-        if covered_by is not None:
-            continue
-        hits = min(setting.deployed_workflows, cases)
-        findings.append(
-            Finding(
-                signal=SIGNAL,
-                key=(setting.path, json.dumps(value)),
-                hits=hits,
-                cases=cases,
-                confidence=wilson_lower_bound(hits, cases, ctx.settings.confidence_z),
-                details={"path": setting.path, "value": value, "nearestPolicySimilarity": nearest},
-                data={"kinds": dict(setting.kinds)},
-            )
-        )
+        if meaning is not None and meaning.entry.presence:
+            findings.append(_finding(ctx, usage, meaning, cases))
+        else:
+            findings.extend(_finding(ctx, usage, meaning, cases, s) for s in usage.values)
     return findings
 
 
-def _applies_to(kinds: dict[str, int], workflows: int) -> list[str]:
+def applies_to(kinds: dict[str, int], workflows: int, allowed: list[str] | None) -> list[str]:
+    """Workload kinds present in at least 10% of the solutions (only `allowed` ones when the
+    setting names its kinds); else the kinds in half of them."""
     ranked = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
-    workloads = [k for k, n in ranked if k in WORKLOAD_KINDS and n >= max(1, 0.1 * workflows)]
+    eligible = allowed if allowed is not None else WORKLOAD_KINDS
+    workloads = [k for k, n in ranked if k in eligible and n >= max(1, 0.1 * workflows)]
     return workloads or [k for k, n in ranked if n >= 0.5 * workflows][:3]
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+def _path_tail(path: str) -> str:
+    """`securityContext.runAsNonRoot`: the last two segments, as a reader finds them in YAML."""
+    return ".".join(path_segments_raw(path)[-2:])
+
+
+def _wording(finding: Finding) -> tuple[str, str, str, list[str]]:
+    """Base id, the rule in words, what the solutions did, and triggers."""
+    details = finding.details
+    path, name = details["path"], str(details["settingName"])
+    meaning: SettingMeaning | None = finding.data.get("meaning")
+    entry = meaning.entry if meaning else None
+    terms = [t for t in (entry.terms if entry else []) if " " in t and not t.startswith("=")]
+    tail = _path_tail(path)
+    if details["convention"] == "presence":
+        keyed = meaning is not None and meaning.key is not None
+        phrase = entry.require_present if entry and not keyed else None
+        rule = f"{phrase or f'set the {name}'} ({tail})"
+        did = f"set {tail} ({details['distinctValues']} different values)"
+        return f"require-{slugify(name)}", rule, did, [name, *terms[:2]]
+    value = details["value"]
+    shown = _shown(value)
+    phrase = None
+    if entry is not None and isinstance(value, bool):
+        phrase = entry.require_true if value else entry.require_false
+    if value is True:
+        base = f"require-{slugify(name)}"
+    elif value is False:
+        base = f"disallow-{slugify(name)}"
+    else:
+        base = f"require-{slugify(name)}-{slugify(shown, 3)}"
+    rule = f"{phrase or f'set the {name} to {shown}'} ({tail}: {shown})"
+    return base, rule, f"set {tail} to {shown}", [name, f"{name} {shown}", *terms[:2]]
+
+
+def _name_of_unknown(path: str) -> str:
+    parts = [p for p in path_segments_raw(path) if p.lower() not in GENERIC_SETTING_PARTS]
+    return readable_setting(path, parts=1) or (parts[-1] if parts else path)
 
 
 def build(
     ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
 ) -> list[Suggestion]:
-    """One create_policy per setting, applying to the workload kinds that carried it."""
+    """One create_policy per convention, naming the setting in words."""
     suggestions = []
     for finding in findings:
-        path, value = finding.details["path"], finding.details["value"]
-        readable = readable_setting(path) or path
-        name = readable_setting(path, parts=1) or readable
-        if value is True:
-            base, shown = f"require-{slugify(name)}", "true"
-        elif value is False:
-            base, shown = f"disallow-{slugify(name)}", "false"
-        else:
-            base, shown = f"require-{slugify(name)}-{slugify(str(value), 3)}", str(value)
+        details = finding.details
+        path = details["path"]
+        meaning: SettingMeaning | None = finding.data.get("meaning")
+        if meaning is None:
+            details["settingName"] = _name_of_unknown(path)
+        base, rule, did, triggers = _wording(finding)
         where = on_cluster(finding.cluster)
         share = percent(finding.frequency)
-        draft = {
+        figures = f"{share} of deployed solutions{where} ({finding.hits} of {finding.cases})"
+        draft: dict[str, Any] = {
             "id": unique_id(base, taken_ids),
-            "description": f"Workloads{where} set {path} to {shown}",
-            "triggers": list(dict.fromkeys([name, readable, f"{name} {shown}"])),
+            "description": f"Workloads{where} must {rule}",
+            "triggers": list(dict.fromkeys(t for t in triggers if t)),
             "rationale": (
-                f"{share} of deployed solutions{where} ({finding.hits} of {finding.cases}) "
-                f"already set "
-                f"{path} to {shown}; a policy makes the convention explicit and checkable."
+                f"{figures} already {did}; a policy makes the convention explicit and checkable."
             ),
             "createdAt": window_end_date(report),
             "createdBy": BOT_AUTHOR,
-            "appliesTo": _applies_to(finding.data["kinds"], finding.hits),
-            "settings": {path: value},
+            "appliesTo": applies_to(
+                finding.data["kinds"], finding.hits, meaning.entry.kinds if meaning else None
+            ),
         }
-        identity = scoped_identity({"setting": path, "value": value}, finding.cluster)
+        identity: dict[str, Any] = {"setting": path, "present": True}
+        if details["convention"] == "value":
+            draft["settings"] = {path: details["value"]}
+            identity = {"setting": path, "value": details["value"]}
         suggestions.append(
             Suggestion(
                 type=SuggestionType.CREATE_POLICY,
                 confidence=round(finding.confidence, 4),
-                reason=(
-                    f"{share} of deployed solutions{where} set {path} to {shown} "
-                    f"({finding.hits} of {finding.cases}) and no policy covers it"
-                ),
+                reason=f"{figures} {did} and no policy covers the {details['settingName']}",
                 draft=checked_draft(Policy, draft),
                 evidence=evidence_from(
-                    finding, report, fingerprint_of(SuggestionType.CREATE_POLICY, identity)
+                    finding,
+                    report,
+                    fingerprint_of(
+                        SuggestionType.CREATE_POLICY, scoped_identity(identity, finding.cluster)
+                    ),
                 ),
             )
         )
     return suggestions
+
+
+class CommonConfigurations(ProportionSignal):
+    """Signal 4: settings most deployed solutions carry that no policy covers -> create_policy."""
+
+    name = SIGNAL
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        return measure(ctx, report)
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        return build(ctx, findings, report, taken_ids)
+
+    def unseen(
+        self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
+    ) -> Finding | None:
+        """The convention at 0 hits on a report whose deployed solutions never carry it."""
+        if report.deployed_solutions <= 0 or len(key) != 2:
+            return None
+        path, value = key
+        usage = _PathUsage(path)
+        meaning = coverage_index(ctx).meaning_of(path)
+        if value == PRESENT:
+            return _finding(ctx, usage, meaning, report.deployed_solutions)
+        absent = SettingUsage(path=path, value=json.loads(value), deployed_workflows=0)
+        return _finding(ctx, usage, meaning, report.deployed_solutions, absent)
+
+
+COMMON_CONFIGURATION = CommonConfigurations()

@@ -9,6 +9,7 @@ import numpy as np
 
 from bot.errors import IndexUnavailableError
 from bot.knowledge.schema import Pattern
+from bot.learning.confidence import shown_below
 from bot.learning.drafts import checked_draft, item_data
 from bot.learning.findings import SignalContext, scoped_identity
 from bot.learning.history import RejectedSuggestion
@@ -74,18 +75,20 @@ def _resource_overlap(draft: Pattern, existing: Pattern) -> float:
 
 
 def against_knowledge_base(
-    ctx: SignalContext, index: NearestIndex | None, suggestion: Suggestion
+    ctx: SignalContext,
+    index: NearestIndex | None,
+    suggestion: Suggestion,
+    sources: set[str] | None = None,
 ) -> tuple[Suggestion | None, str | None]:
-    """A new pattern close to an existing one becomes an update of it, or is dropped (with why)."""
+    """A new pattern close to an existing one becomes an update of it, or is dropped (with why).
+
+    `sources` are the patterns a combination is drafted from: near them by construction, they are
+    never its duplicates, and a combination is only ever dropped, never turned into an update.
+    """
     if suggestion.type is not SuggestionType.CREATE_PATTERN or ctx.embedder is None:
         return suggestion, None
     draft = Pattern.model_validate(suggestion.draft)
-    # A combination is near its own parts by construction; only other patterns can duplicate it.
-    sources = (
-        set(suggestion.evidence.patterns_used)
-        if suggestion.evidence.signal == "co_usage"
-        else set()
-    )
+    sources = sources or set()
     found = nearest_patterns(ctx, index, draft, sources)
     overlap = _resource_overlap(draft, ctx.kb.patterns[found[0][0]]) if found else 0.0
     settings = ctx.settings
@@ -159,8 +162,12 @@ def against_history(
     if suggestion.evidence.cases >= needed and suggestion.confidence >= before.confidence:
         suggestion.evidence.details["previouslyRejected"] = where
         return None
+    if suggestion.confidence < before.confidence:
+        now, then = shown_below(suggestion.confidence, before.confidence)
+    else:
+        now, then = f"{suggestion.confidence:.2f}", f"{before.confidence:.2f}"
     return (
         f"rejected before ({where}); evidence has not grown enough: "
         f"{suggestion.evidence.cases} cases (needs {needed:g}) "
-        f"at confidence {suggestion.confidence:.2f} (was {before.confidence:.2f})"
+        f"at confidence {now} (was {then})"
     )

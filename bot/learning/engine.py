@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import Field
 
 from bot.config import Config
-from bot.console import warn
 from bot.errors import DraftingError
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import CamelModel
-from bot.learning import additions, co_usage, configurations, deprecation, gaps
-from bot.learning.confidence import wilson_lower_bound
+from bot.learning.confidence import floor_to, shown_below
 from bot.learning.dedupe import NearestIndex, against_history, against_knowledge_base
 from bot.learning.findings import Finding, SignalContext, TextEmbedder
 from bot.learning.history import DecisionHistory
-from bot.learning.scope import resolve_scope
-from bot.learning.suggestion import Suggestion
+from bot.learning.scope import Verdict, resolve_scope
+from bot.learning.signal import Signal, registered
+from bot.learning.suggestion import SignalName, Suggestion, SuggestionType
+from bot.learning.timeline import RECENT, look_at_time, timeline_phrase
 from bot.logs.usage import UsageReport
 
 DETERMINISTIC = "deterministic"
@@ -30,8 +28,8 @@ DETERMINISTIC = "deterministic"
 class HeldBack(CamelModel):
     """A candidate that was not emitted, and why (below threshold, over the cap, rejected...)."""
 
-    signal: str
-    type: str | None = None
+    signal: SignalName
+    type: SuggestionType | None = None
     item: str  # the id or target, or the finding's key for candidates never drafted
     confidence: float
     hits: int
@@ -44,9 +42,9 @@ class HeldBack(CamelModel):
     def of_suggestion(cls, suggestion: Suggestion, reason: str) -> HeldBack:
         return cls(
             signal=suggestion.evidence.signal,
-            type=suggestion.type.value,
+            type=suggestion.type,
             item=suggestion.item_id,
-            confidence=suggestion.confidence,
+            confidence=floor_to(suggestion.confidence, 4),
             hits=suggestion.evidence.hits,
             cases=suggestion.evidence.cases,
             cluster=suggestion.evidence.cluster,
@@ -84,65 +82,75 @@ class SuggestionRun:
     model_seconds: float | None = None
 
 
-Measure = Callable[[SignalContext, UsageReport], list[Finding]]
-Build = Callable[[SignalContext, list[Finding], UsageReport, set[str]], list[Suggestion]]
-
-
-def _ignore_ids(
-    build: Callable[[SignalContext, list[Finding], UsageReport], list[Suggestion]],
-) -> Build:
-    return lambda ctx, findings, report, _taken: build(ctx, findings, report)
-
-
-SIGNALS: tuple[tuple[str, Measure, Build], ...] = (
-    (additions.SIGNAL, additions.measure, _ignore_ids(additions.build)),
-    (gaps.SIGNAL, gaps.measure, gaps.build),
-    (co_usage.SIGNAL, co_usage.measure, co_usage.build),
-    (configurations.SIGNAL, configurations.measure, configurations.build),
-    (
-        deprecation.RARELY_USED,
-        deprecation.measure_rarely_used,
-        _ignore_ids(deprecation.build_rarely_used),
-    ),
-    (deprecation.FAILING, deprecation.measure_failing, _ignore_ids(deprecation.build_failing)),
-)
-
-
-def _verdict(min_support: int, threshold: float) -> Callable[[Finding], str | None]:
+def _verdict(min_support: int, threshold: float) -> Verdict:
     def verdict(finding: Finding) -> str | None:
         if finding.hits < min_support:
-            return f"support {finding.hits} is below learning.minSupport {min_support}"
-        if finding.confidence < threshold:
             return (
-                f"confidence {finding.confidence:.2f} ({finding.hits} of {finding.cases}) is below "
-                f"the threshold {threshold:.2f}"
+                f"support {finding.hits} is below learning.minSupport {min_support}"
+                f"{finding.condition}"
+            )
+        if finding.confidence < threshold:
+            shown, limit = shown_below(finding.confidence, threshold)
+            return (
+                f"confidence {shown} ({finding.hits} of {finding.cases}{finding.condition}) "
+                f"is below the threshold {limit}"
             )
         return None
 
     return verdict
 
 
-def _pooler(z: float) -> Callable[[list[Finding]], Finding | None]:
-    def pool(findings: list[Finding]) -> Finding | None:
-        # The best evidenced cluster lends its wording data; the figures are the clusters' sums.
-        base = max(findings, key=lambda f: (f.hits, f.cases))
-        hits, cases = sum(f.hits for f in findings), sum(f.cases for f in findings)
-        return dataclasses.replace(
-            base,
-            hits=hits,
-            cases=cases,
-            confidence=wilson_lower_bound(hits, cases, z),
-            details=dict(base.details),
-            data=dict(base.data),
-            cluster=None,
+def _held(signal: Signal, finding: Finding, reason: str) -> HeldBack:
+    return HeldBack(
+        signal=signal.name,
+        item="/".join(finding.key),
+        # Rounded down: a held-back confidence never prints as the threshold it missed.
+        confidence=floor_to(finding.confidence, 4),
+        hits=finding.hits,
+        cases=finding.cases,
+        cluster=finding.cluster,
+        reason=reason,
+    )
+
+
+def _with_timeline(suggestion: Suggestion) -> Suggestion:
+    suggestion.reason = f"{suggestion.reason}; {timeline_phrase(suggestion.evidence.details)}"
+    return suggestion
+
+
+def _candidates(
+    signal: Signal,
+    ctx: SignalContext,
+    report: UsageReport,
+    verdict: Verdict,
+    threshold: float,
+    taken_ids: set[str],
+) -> tuple[list[Suggestion], list[HeldBack]]:
+    """One signal through scope (overall, clusters) and time (recent window), then built."""
+    z = ctx.settings.confidence_z
+    overall = signal.measure(ctx, report)
+    per_cluster = {name: signal.measure(ctx, part) for name, part in report.clusters.items()}
+    scoped = resolve_scope(signal, overall, per_cluster, verdict, z)
+    look = look_at_time(signal, ctx, report, scoped.selected, overall, verdict, z)
+    stopped = {id(f) for f, _why in look.stopped}
+    adopted = {f.key for f in look.adopted}
+    selected = [
+        f
+        for f in scoped.selected
+        if id(f) not in stopped and not (f.cluster is not None and f.key in adopted)
+    ]
+    held = [(f, why) for f, why in scoped.held if f.key not in adopted]
+    listed = [
+        _held(signal, f, why) for f, why in held if signal.listed_when_held(f, threshold)
+    ]
+    listed.extend(_held(signal, f, why) for f, why in look.stopped)
+    built = signal.build(ctx, selected, report, taken_ids)
+    if look.adopted:
+        recent = report.periods[RECENT]
+        built.extend(
+            _with_timeline(s) for s in signal.build(ctx, look.adopted, recent, taken_ids)
         )
-
-    return pool
-
-
-def _worth_listing(finding: Finding) -> bool:
-    # Noise (a kind added in 20% of uses) would bury the near misses a reviewer wants to see.
-    return finding.signal == deprecation.FAILING or (finding.frequency or 0.0) >= 0.5
+    return built, listed
 
 
 def rank_key(suggestion: Suggestion) -> tuple[float, int, str, str]:
@@ -171,7 +179,12 @@ def suggest(
     settings = config.learning
     threshold = settings.min_confidence if min_confidence is None else min_confidence
     cap = settings.max_suggestions if limit is None else limit
-    ctx = SignalContext(settings=settings, kb=kb, embedder=embedder)
+    ctx = SignalContext(
+        settings=settings,
+        kb=kb,
+        embedder=embedder,
+        weak_match_threshold=config.metrics.weak_match_threshold,
+    )
     run = SuggestionRun(suggestions=[])
     if embedder is None:
         run.warnings.append(
@@ -180,31 +193,21 @@ def suggest(
     verdict = _verdict(settings.min_support, threshold)
     taken_ids = set(kb.patterns) | set(kb.policies)
     candidates: list[Suggestion] = []
-    for _name, measure, build in SIGNALS:
-        overall = measure(ctx, report)
-        per_cluster = {
-            name: measure(ctx, cluster_report) for name, cluster_report in report.clusters.items()
-        }
-        pool = None if measure is deprecation.measure_failing else _pooler(settings.confidence_z)
-        selected, held = resolve_scope(overall, per_cluster, verdict, pool)
-        run.held_back.extend(
-            HeldBack(
-                signal=f.signal,
-                item="/".join(f.key),
-                confidence=round(f.confidence, 4),
-                hits=f.hits,
-                cases=f.cases,
-                reason=why,
-            )
-            for f, why in held
-            if _worth_listing(f)
-        )
-        candidates.extend(build(ctx, selected, report, taken_ids))
+    signals = {signal.name: signal for signal in registered()}
+    for signal in signals.values():
+        built, held = _candidates(signal, ctx, report, verdict, threshold, taken_ids)
+        candidates.extend(built)
+        run.held_back.extend(held)
 
     seen: dict[str, Suggestion] = {}
     rejected = history.rejected()
     for candidate in candidates:
-        suggestion, dropped = against_knowledge_base(ctx, index, candidate)
+        parts = (
+            set(candidate.evidence.patterns_used)
+            if signals[candidate.evidence.signal].drafts_from_used_patterns
+            else set()
+        )
+        suggestion, dropped = against_knowledge_base(ctx, index, candidate, parts)
         if suggestion is None:
             run.held_back.append(HeldBack.of_suggestion(candidate, dropped or "duplicate"))
             continue
@@ -242,14 +245,10 @@ def _refine(run: SuggestionRun, drafter: Drafter, report: UsageReport, kb: Knowl
     try:
         refinement = drafter.refine(run.suggestions, report, kb)
     except DraftingError as exc:
-        message = f"{exc}; using the deterministic drafts"
-        warn(message)
-        run.warnings.append(message)
+        run.warnings.append(f"{exc}; using the deterministic drafts")
         return
     finally:
         run.model_seconds = round(time.perf_counter() - started, 3)
-    for message in refinement.warnings:
-        warn(message)
     run.warnings.extend(refinement.warnings)
     run.suggestions = refinement.suggestions
     run.drafted_by = drafter.name

@@ -55,6 +55,8 @@ class SignalContext:
     settings: LearningConfig
     kb: KnowledgeBase
     embedder: TextEmbedder | None = None
+    # metrics.weakMatchThreshold: gaps re-score logged weak intents against today's patterns.
+    weak_match_threshold: float = 0.4
     warnings: list[str] = field(default_factory=list)
     _vectors: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
 

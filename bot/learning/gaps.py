@@ -1,13 +1,22 @@
-"""Signal 2, gaps: recurring weak-match intents, grouped by meaning, with agreeing solutions."""
+"""Signal 2, gaps: recurring weak-match intents, grouped by topic, with agreeing solutions.
+
+The group's resource set (its core) is every kind present in at least `learning.gapKindShare` of
+its solutions. The confidence is the smallest of the core kinds' Wilson lower bounds: with 95%
+assurance even the weakest core kind is in at least that share of such solutions. A bound on
+"the whole set in one solution" would collapse when users add each kind independently (four
+kinds at 90% each are all present in only 66% of solutions) although every kind is well
+supported; the weakest kind's bound does not, and it is still a valid bound on every core kind:
+the true weakest kind's share lies above its own bound, which is at least the smallest bound.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.knowledge.schema import Pattern
+from bot.knowledge.schema import slugify as id_slug
 from bot.learning.confidence import wilson_lower_bound
 from bot.learning.drafts import BOT_AUTHOR, checked_draft
 from bot.learning.findings import (
@@ -18,112 +27,170 @@ from bot.learning.findings import (
     scoped_identity,
     window_end_date,
 )
-from bot.learning.suggestion import Suggestion, SuggestionType, fingerprint_of
-from bot.learning.wording import (
-    informative_phrases,
-    kinds_phrase,
-    percent,
-    slugify,
-    unique_id,
-    words_of,
-)
+from bot.learning.grouping import ResourceProfile, group_by_meaning
+from bot.learning.phrases import clean_words, topic_phrases
+from bot.learning.signal import ProportionSignal
+from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
+from bot.learning.wording import kinds_phrase, percent, unique_id
 from bot.logs.usage import UsageReport, WeakIntent
 
-SIGNAL = "gap"
+SIGNAL = SignalName.GAP.value
 MAX_EXAMPLES = 5
 MAX_EXAMPLE_LENGTH = 160
+# Drafted ids: the topic's first words, short enough to read in a branch name.
+MAX_ID_WORDS = 4
+MAX_ID_LENGTH = 40
 
 
-def group_by_meaning(
-    vectors: npt.NDArray[np.float32], threshold: float, weights: list[int] | None = None
-) -> list[list[int]]:
-    """Average-linkage agglomerative clustering on cosine similarity, stopping below `threshold`.
+def _core(solved: list[WeakIntent], share: float) -> tuple[list[str], Counter[str]]:
+    counts = Counter(kind for w in solved for kind in set(w.kinds))
+    core = sorted(
+        (k for k, n in counts.items() if n / len(solved) >= share), key=lambda k: (-counts[k], k)
+    )
+    return core, counts
 
-    `weights` counts how many texts each row stands for (identical intents are embedded once).
+
+def _serving_patterns(ctx: SignalContext, core: list[str]) -> list[Pattern]:
+    """Live patterns that suggest at least half of `core`: the only ones that can fill the gap.
+
+    A pattern suggesting other resources does not serve these requests even when its words match
+    (and bounding the comparison keeps large knowledge bases cheap to re-score).
     """
-    n = len(vectors)
-    if n == 0:
-        return []
-    sim = (vectors @ vectors.T).astype(np.float64)
-    np.fill_diagonal(sim, -np.inf)
-    sizes = np.asarray(weights if weights is not None else [1] * n, dtype=np.float64)
-    members: dict[int, list[int]] = {i: [i] for i in range(n)}
-    while len(members) > 1:
-        flat = int(np.argmax(sim))
-        i, j = divmod(flat, n)
-        if sim[i, j] < threshold:
-            break
-        merged = (sizes[i] * sim[i] + sizes[j] * sim[j]) / (sizes[i] + sizes[j])
-        sim[i, :], sim[:, i] = merged, merged
-        sim[i, i] = -np.inf
-        sim[j, :], sim[:, j] = -np.inf, -np.inf
-        sizes[i] += sizes[j]
-        members[i].extend(members.pop(j))
-    return sorted((sorted(m) for m in members.values()), key=lambda m: (-len(m), m[0]))
+    needed = (len(core) + 1) // 2
+    return [
+        pattern
+        for _id, pattern in sorted(ctx.kb.patterns.items())
+        if not pattern.deprecated and len(set(core) & set(pattern.suggested_resources)) >= needed
+    ]
 
 
-def _finding(ctx: SignalContext, group: list[WeakIntent]) -> Finding | None:
+def _current_matches(
+    ctx: SignalContext, texts: list[str], core: list[str]
+) -> dict[str, tuple[str, float]]:
+    """Texts that a pattern of the current knowledge base now matches: text -> (pattern, score).
+
+    The logged scores were computed against the knowledge base of their day; a pattern added or
+    reworded since may match these requests now. The score is retrieval's: the cosine of the
+    intent to the closest of the pattern's semantic texts (its naming text and each trigger).
+    """
+    patterns = _serving_patterns(ctx, core)
+    if not patterns or not texts:
+        return {}
+    owners = [p.id for p in patterns for _text in p.semantic_texts()]
+    vectors = ctx.embed([t for p in patterns for t in p.semantic_texts()])
+    scores = ctx.embed(texts) @ vectors.T
+    best = np.argmax(scores, axis=1)
+    threshold = ctx.weak_match_threshold
+    return {
+        text: (owners[int(j)], round(float(scores[i, j]), 4))
+        for i, (text, j) in enumerate(zip(texts, best, strict=True))
+        if scores[i, j] >= threshold
+    }
+
+
+def _finding(ctx: SignalContext, group: list[WeakIntent], others: list[str]) -> Finding | None:
     solved = [w for w in group if w.kinds]
     if not solved:
         return None
-    counts = Counter(kind for w in solved for kind in set(w.kinds))
-    shares = {k: n / len(solved) for k, n in counts.items()}
-    core = sorted(
-        (k for k, s in shares.items() if s >= ctx.settings.gap_kind_share),
-        key=lambda k: (-counts[k], k),
-    )
+    core, counts = _core(solved, ctx.settings.gap_kind_share)
     if not core:
         return None
-    hits = sum(1 for w in solved if set(core) <= set(w.kinds))
+    filled = _current_matches(ctx, sorted({w.intent for w in group}), core)
+    now_matched = sum(1 for w in group if w.intent in filled)
+    if filled:
+        # Requests a pattern now serves are no longer evidence of a gap.
+        group = [w for w in group if w.intent not in filled]
+        solved = [w for w in group if w.kinds]
+        if len(group) < ctx.settings.gap_min_group_size or not solved:
+            return None
+        core, counts = _core(solved, ctx.settings.gap_kind_share)
+        if not core:
+            return None
+    weakest = min(core, key=lambda k: (counts[k], k))
+    cases = len(solved)
+    whole = sum(1 for w in solved if set(core) <= set(w.kinds))
     texts = [w.intent for w in group]
     examples = [
         t if len(t) <= MAX_EXAMPLE_LENGTH else t[: MAX_EXAMPLE_LENGTH - 1] + "…" for t in texts
     ]
     scores = [w.best_score for w in group if w.best_score is not None]
+    details = {
+        "groupSize": len(group),
+        "kindShares": {k: round(counts[k] / cases, 4) for k in sorted(counts)},
+        "weakestKind": weakest,
+        "wholeSetShare": round(whole / cases, 4),
+        "bestScoreMax": round(max(scores), 4) if scores else None,
+    }
+    if filled:
+        details["nowMatched"] = {
+            "requests": now_matched,
+            "patterns": sorted({pattern for pattern, _score in filled.values()}),
+        }
     return Finding(
         signal=SIGNAL,
         key=tuple(sorted(core)),
-        hits=hits,
-        cases=len(solved),
-        confidence=wilson_lower_bound(hits, len(solved), ctx.settings.confidence_z),
-        details={
-            "groupSize": len(group),
-            "kindShares": {k: round(shares[k], 4) for k in sorted(shares)},
-            "bestScoreMax": round(max(scores), 4) if scores else None,
+        hits=counts[weakest],
+        cases=cases,
+        confidence=wilson_lower_bound(counts[weakest], cases, ctx.settings.confidence_z),
+        details=details,
+        data={
+            "resources": core,
+            "shares": {k: counts[k] / cases for k in core},
+            "texts": texts,
+            "others": others,
         },
-        data={"resources": core, "texts": texts},
         example_intents=list(dict.fromkeys(examples))[:MAX_EXAMPLES],
         patterns_used=sorted({w.best_pattern for w in group if w.best_pattern}),
     )
 
 
 def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
-    """One finding per large enough group: solutions holding its resource set, out of all."""
+    """One finding per large enough group: its weakest core kind's solutions, out of all."""
     intents = report.weak_intents
-    if ctx.embedder is None or len(intents) < ctx.settings.gap_min_group_size:
+    settings = ctx.settings
+    if ctx.embedder is None or len(intents) < settings.gap_min_group_size:
         return []
     by_text: dict[str, list[WeakIntent]] = {}
     for weak in intents:
         by_text.setdefault(weak.intent, []).append(weak)
     texts = list(by_text)
     groups = group_by_meaning(
-        ctx.embed(texts), ctx.settings.gap_similarity, [len(by_text[t]) for t in texts]
+        ctx.embed(texts),
+        settings.gap_similarity,
+        [len(by_text[t]) for t in texts],
+        [ResourceProfile.of([w.kinds for w in by_text[t]]) for t in texts],
+        settings.confidence_z,
     )
     findings: dict[tuple[str, ...], Finding] = {}
     for indexes in groups:
         group = [weak for i in indexes for weak in by_text[texts[i]]]
-        if len(group) < ctx.settings.gap_min_group_size:
+        if len(group) < settings.gap_min_group_size:
             continue
-        finding = _finding(ctx, group)
+        inside = set(indexes)
+        others = [texts[i] for i in range(len(texts)) if i not in inside]
+        finding = _finding(ctx, group, others)
         # Two groups with one resource set propose the same change: keep the better evidenced.
         if finding and (finding.key not in findings or finding.hits > findings[finding.key].hits):
             findings[finding.key] = finding
     return list(findings.values())
 
 
-def _triggers(texts: list[str]) -> list[str]:
-    whole = {" ".join(words_of(t)) for t in texts}
-    return [p for p in informative_phrases(texts, limit=6) if p not in whole]
+def draft_triggers(texts: list[str], others: list[str], resources: list[str]) -> list[str]:
+    """The group's topic phrases; kind names only when its requests share no word at all."""
+    return (
+        topic_phrases(texts, others)
+        or topic_phrases(texts, others, min_share=0.0)
+        or [" ".join(k.lower() for k in resources)]
+    )
+
+
+def draft_id(triggers: list[str], taken: set[str]) -> str:
+    """A free, valid id from the leading trigger words: `message-broker-event-streaming`."""
+    words = list(dict.fromkeys(w for t in triggers[:2] for w in clean_words(t)))[:MAX_ID_WORDS]
+    slug = id_slug(" ".join(words), fallback="gap-pattern")
+    while len(slug) > MAX_ID_LENGTH and "-" in slug:
+        slug = slug.rsplit("-", 1)[0]
+    return unique_id(slug[:MAX_ID_LENGTH].strip("-") or "gap-pattern", taken)
 
 
 def _topic(triggers: list[str]) -> str:
@@ -131,33 +198,34 @@ def _topic(triggers: list[str]) -> str:
     return " ".join(dict.fromkeys(" ".join(triggers[:2]).split()))
 
 
-def _description(triggers: list[str], resources: list[str]) -> str:
-    return (
-        f"{_topic(triggers).capitalize()} workloads: {kinds_phrase(resources)}, for requests "
-        f"about {kinds_phrase(triggers[:3], 'or')}"
-    )
+def _shares_phrase(resources: list[str], shares: dict[str, float]) -> str:
+    """`StatefulSet (100%), Service (97%) and PersistentVolumeClaim (88%)`."""
+    return kinds_phrase(f"{k} ({percent(shares[k])})" for k in resources)
 
 
 def build(
     ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
 ) -> list[Suggestion]:
-    """One create_pattern per gap, its triggers and description taken from the group's words."""
+    """One create_pattern per gap, named in the words its requests share."""
     suggestions = []
     for finding in findings:
         resources: list[str] = finding.data["resources"]
-        triggers = _triggers(finding.data["texts"]) or [" ".join(k.lower() for k in resources)]
+        shares: dict[str, float] = finding.data["shares"]
+        triggers = draft_triggers(finding.data["texts"], finding.data.get("others", []), resources)
         where = on_cluster(finding.cluster)
         size = finding.details["groupSize"]
-        share = percent(finding.frequency)
+        used = _shares_phrase(resources, shares)
         draft = {
-            "id": unique_id(slugify(_topic(triggers), 4), taken_ids),
-            "description": _description(triggers, resources),
+            "id": draft_id(triggers, taken_ids),
+            "description": (
+                f"{_topic(triggers).capitalize()} workloads: {kinds_phrase(resources)}, "
+                f"for requests about {kinds_phrase(triggers[:3], 'or')}"
+            ),
             "triggers": triggers,
             "suggestedResources": resources,
             "rationale": (
-                f"{size} requests{where} matched no existing pattern well; "
-                f"{share} of their solutions "
-                f"({finding.hits} of {finding.cases}) used {kinds_phrase(resources)}."
+                f"{size} requests{where} matched no existing pattern well; their solutions used "
+                f"{used}."
             ),
             "createdAt": window_end_date(report),
             "createdBy": BOT_AUTHOR,
@@ -169,9 +237,8 @@ def build(
                 confidence=round(finding.confidence, 4),
                 reason=(
                     f"{size} requests{where} about {kinds_phrase(triggers[:3], 'or')} matched "
-                    f"no pattern well and "
-                    f"{share} of their solutions ({finding.hits} of {finding.cases}) "
-                    f"used {kinds_phrase(resources)}"
+                    f"no pattern well, and their solutions used {used}: each kind in at least "
+                    f"{finding.hits} of {finding.cases}"
                 ),
                 draft=checked_draft(Pattern, draft),
                 evidence=evidence_from(
@@ -180,3 +247,28 @@ def build(
             )
         )
     return suggestions
+
+
+class GapSignal(ProportionSignal):
+    """Gaps as one registered signal: Wilson on the weakest core kind, pooled by summing.
+
+    Summing each cluster's weakest-kind hits never exceeds the pooled weakest kind's hits, so the
+    pooled confidence stays a valid (conservative) lower bound.
+    """
+
+    name = SignalName.GAP
+
+    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
+        return measure(ctx, report)
+
+    def build(
+        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
+    ) -> list[Suggestion]:
+        return build(ctx, findings, report, taken_ids)
+
+    def listed_when_held(self, finding: Finding, threshold: float) -> bool:
+        # Every finding is a recurring unmet need whose solutions agree: a reviewer wants to see it.
+        return True
+
+
+GAP = GapSignal()

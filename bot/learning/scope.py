@@ -1,68 +1,133 @@
-"""Signal 6, cluster-specific behaviour: reported overall, or for the cluster it holds in."""
+"""Signal 6, cluster-specific behaviour: reported overall, or for the clusters it holds in.
+
+Testing a finding in each of m clusters gives noise m chances to pass somewhere, so the clusters
+of one finding are a family corrected with Holm-Bonferroni: the strongest cluster's confidence is
+its Wilson bound at alpha/m, the next at alpha/(m-1), and so on, stopping at the first that fails.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable
 
 from bot.learning.findings import Finding
+from bot.learning.outcomes import bonferroni_z
+from bot.learning.signal import Pooling, Signal
 from bot.learning.suggestion import ClusterFigures
 
 Verdict = Callable[[Finding], str | None]  # None when the finding passes, else why not
-Pool = Callable[[list[Finding]], Finding | None]  # one finding from several clusters' findings
+
+Key = tuple[str, ...]
 
 
-def resolve_scope(
-    overall: list[Finding],
-    per_cluster: dict[str, list[Finding]],
-    verdict: Verdict,
-    pool: Pool | None = None,
-) -> tuple[list[Finding], list[tuple[Finding, str]]]:
-    """The findings to report and the overall ones held back with their reason.
+@dataclasses.dataclass
+class Scoped:
+    """Findings to build, and findings held back with why (cluster near misses have `cluster`)."""
 
-    A finding that passes overall is reported once, with every cluster's figures in its table; one
-    that passes in a cluster but not overall is reported for that cluster only. When it passes in
-    several clusters and their pooled figures pass too, it is reported once overall, pooled: the
-    overall report can hold less evidence than its clusters (weak intents are bounded per report).
-    """
-    figures: dict[tuple[str, ...], dict[str, ClusterFigures]] = defaultdict(dict)
+    selected: list[Finding]
+    held: list[tuple[Finding, str]]
+
+
+def _figures(per_cluster: dict[str, list[Finding]]) -> dict[Key, dict[str, ClusterFigures]]:
+    figures: dict[Key, dict[str, ClusterFigures]] = defaultdict(dict)
     for cluster, findings in sorted(per_cluster.items()):
         for finding in findings:
             frequency = None if finding.frequency is None else round(finding.frequency, 4)
             figures[finding.key][cluster] = ClusterFigures(
                 frequency=frequency, hits=finding.hits, cases=finding.cases
             )
-    selected: list[Finding] = []
-    held: list[tuple[Finding, str]] = []
-    passed: set[tuple[str, ...]] = set()
+    return figures
+
+
+def _holm(
+    signal: Signal, family: list[Finding], verdict: Verdict, z: float
+) -> list[tuple[Finding, str | None]]:
+    """Each cluster finding with its Holm-corrected confidence and verdict, strongest first."""
+    size = len(family)
+    ordered = sorted(family, key=lambda f: (-f.confidence, f.cluster or ""))
+    judged: list[tuple[Finding, str | None]] = []
+    stopped = False
+    for rank, finding in enumerate(ordered):
+        if size > 1:
+            uncorrected = finding.confidence
+            finding.confidence = signal.confidence(finding, bonferroni_z(z, size - rank))
+            finding.details["clusterCorrection"] = {
+                "method": "holm",
+                "clusters": size,
+                "rank": rank + 1,
+                "uncorrectedConfidence": round(uncorrected, 4),
+            }
+        why = verdict(finding)
+        if why is None and stopped:
+            why = "a stronger cluster did not pass (Holm step-down stops there)"
+        if size > 1 and why is not None and not stopped:
+            why = f"{why} (Holm-corrected over {size} clusters)"
+        stopped = stopped or why is not None
+        judged.append((finding, why))
+    return judged
+
+
+def _pooled(signal: Signal, findings: list[Finding], z: float) -> Finding:
+    # The best evidenced cluster lends its wording data; the figures are the clusters' sums.
+    base = max(findings, key=lambda f: (f.hits, f.cases))
+    pooled = dataclasses.replace(
+        base,
+        hits=sum(f.hits for f in findings),
+        cases=sum(f.cases for f in findings),
+        details={k: v for k, v in base.details.items() if k != "clusterCorrection"},
+        data=dict(base.data),
+        cluster=None,
+    )
+    pooled.confidence = signal.confidence(pooled, z)
+    return pooled
+
+
+def resolve_scope(
+    signal: Signal,
+    overall: list[Finding],
+    per_cluster: dict[str, list[Finding]],
+    verdict: Verdict,
+    z: float,
+) -> Scoped:
+    """The findings to report and those held back, overall and per cluster.
+
+    A finding that passes overall is reported once, with every cluster's figures in its table. One
+    that fails overall is tested in each cluster (Holm-corrected). When it passes in several and
+    the signal pools, the pooled figures are tested once and, passing, reported once overall (the
+    overall report can hold less evidence than its clusters: weak intents are bounded per report);
+    otherwise it is reported for each cluster it passes in. Cluster findings that fail are returned
+    as held back with their cluster set.
+    """
+    figures = _figures(per_cluster)
+    scoped = Scoped(selected=[], held=[])
+    passed: set[Key] = set()
     for finding in overall:
         finding.data["clusters"] = figures.get(finding.key, {})
         why = verdict(finding)
         if why is None:
-            selected.append(finding)
+            scoped.selected.append(finding)
             passed.add(finding.key)
         else:
-            held.append((finding, why))
-    by_key: dict[tuple[str, ...], list[Finding]] = defaultdict(list)
-    for findings in per_cluster.values():
-        for finding in findings:
-            by_key[finding.key].append(finding)
-    for key, findings in sorted(by_key.items()):
-        passing = [f for f in findings if verdict(f) is None]
-        pooled = (
-            pool(findings) if pool is not None and key not in passed and len(passing) > 1 else None
-        )
-        if pooled is not None and verdict(pooled) is None:
-            pooled.data["clusters"] = figures.get(key, {})
-            pooled.details["pooledFromClusters"] = True
-            selected.append(pooled)
-            passed.add(key)
-            held = [(f, why) for f, why in held if f.key != key]
+            scoped.held.append((finding, why))
+    by_key: dict[Key, list[Finding]] = defaultdict(list)
     for cluster, findings in sorted(per_cluster.items()):
         for finding in findings:
-            if finding.key in passed or verdict(finding) is not None:
+            if finding.key not in passed:
+                finding.cluster = cluster
+                finding.data["clusters"] = figures.get(finding.key, {})
+                by_key[finding.key].append(finding)
+    for key, family in sorted(by_key.items()):
+        judged = _holm(signal, family, verdict, z)
+        passing = [f for f, why in judged if why is None]
+        if len(passing) > 1 and signal.pooling is Pooling.SUM:
+            pooled = _pooled(signal, family, z)
+            if verdict(pooled) is None:
+                pooled.data["clusters"] = figures.get(key, {})
+                pooled.details["pooledFromClusters"] = True
+                scoped.selected.append(pooled)
+                scoped.held = [(f, why) for f, why in scoped.held if f.key != key]
                 continue
-            finding.cluster = cluster
-            finding.data["clusters"] = figures.get(finding.key, {})
-            selected.append(finding)
-    return selected, held
+        scoped.selected.extend(passing)
+        scoped.held.extend((f, why) for f, why in judged if why is not None)
+    return scoped

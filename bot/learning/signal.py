@@ -126,8 +126,7 @@ def registered() -> tuple[Signal, ...]:
         # Thin adapter until gaps.py exports its own Signal object.
         FunctionSignal(SignalName.GAP, gaps.measure, gaps.build),
         co_usage.CO_USAGE,
-        # Thin adapter until configurations.py exports its own Signal object.
-        FunctionSignal(SignalName.COMMON_CONFIGURATION, configurations.measure, configurations.build),
+        configurations.COMMON_CONFIGURATION,
         deprecation.RARELY_USED,
         deprecation.FAILING,
     )

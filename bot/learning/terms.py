@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -43,7 +44,8 @@ def stem(word: str) -> str:
             break
         word = base
         # `dropped` -> `dropp` -> `drop`, `running` -> `run`: undo a doubled final consonant.
-        if suffix in ("ed", "ing") and len(word) > 3 and word[-1] == word[-2] and word[-1] in "bdgmnprt":
+        doubled = len(word) > 3 and word[-1] == word[-2] and word[-1] in "bdgmnprt"
+        if suffix in ("ed", "ing") and doubled:
             word = word[:-1]
         break
     if word.endswith("e") and len(word) > 4:
@@ -61,29 +63,45 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
-def phrase_at(words: Sequence[str], phrase: Sequence[str], start: int) -> bool:
-    """True when `phrase` occurs in `words` beginning at `start`, each next word at most MAX_GAP
-    words after the previous one."""
-    if not phrase or words[start] != phrase[0]:
+@dataclass(frozen=True)
+class Phrase:
+    """Stemmed words to find in order, with at most `max_gap` other words between two of them."""
+
+    words: tuple[str, ...]
+    max_gap: int = MAX_GAP
+
+    @classmethod
+    def of(cls, text: str) -> Phrase:
+        """A phrase from text; a leading `=` asks for adjacent words (`=host path` is not found in
+        "host and path")."""
+        if text.startswith("="):
+            return cls(tuple(stems(text[1:])), 0)
+        return cls(tuple(stems(text)))
+
+
+def phrase_at(words: Sequence[str], phrase: Phrase, start: int) -> bool:
+    """True when `phrase` occurs in `words` beginning at `start`."""
+    if not phrase.words or words[start] != phrase.words[0]:
         return False
     position = start
-    for word in phrase[1:]:
-        window = words[position + 1 : position + 2 + MAX_GAP]
+    for word in phrase.words[1:]:
+        window = words[position + 1 : position + 2 + phrase.max_gap]
         if word not in window:
             return False
         position += 1 + window.index(word)
     return True
 
 
-def contains_phrase(words: Sequence[str], phrase: Sequence[str]) -> bool:
+def contains_phrase(words: Sequence[str], phrase: Phrase) -> bool:
     """True when the stemmed `phrase` occurs in the stemmed `words` (see `phrase_at`).
 
     An occurrence right after `non` does not count unless the phrase itself starts with it: a
     "non-CPU limit" is not a CPU limit.
     """
+    first = phrase.words[0] if phrase.words else ""
     for start in range(len(words)):
         if phrase_at(words, phrase, start) and not (
-            start > 0 and words[start - 1] == "non" and phrase[0] != "non"
+            start > 0 and words[start - 1] == "non" and first != "non"
         ):
             return True
     return False

@@ -17,12 +17,15 @@ import duckdb
 
 from bot.knowledge.repository import KnowledgeBase
 from bot.logs.events import OutcomeStatus, SettingValue
+from bot.logs.error_text import normalise_error
 from bot.logs.redact import redact
 from bot.logs.usage import (
     Anomaly,
+    DayOutcomes,
     ItemUsage,
     PairUsage,
     SettingUsage,
+    SolutionProfile,
     UsageReport,
     WeakIntent,
     Window,
@@ -40,6 +43,12 @@ class AggregationOptions:
     weak_match_threshold: float = 0.5
     max_evidence_intents: int = 500
     max_intent_length: int = 240
+    recent_days: int = 30
+    max_errors_per_item: int = 10
+    max_error_length: int = 200
+    # False computes only what `metrics` shows (the per-item counters, totals and anomalies,
+    # overall and per cluster); the learning stages need the rest.
+    learning_inputs: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, rn) > 1
 _EVENTS = f"""
 CREATE OR REPLACE TEMP VIEW ev AS
 SELECT rn, event_id, workflow_id, type, ts, cluster, intent, patterns, policies, patterns_used,
-    policies_applied, kinds, settings, status
+    policies_applied, kinds, settings, status, error
 FROM ({_VALID}) v {{anti_join}}
 WHERE {{window}}
 """
@@ -79,14 +88,17 @@ WHERE {{window}}
 # One row per workflow, in one pass over the events: its cluster (that of its latest event) and
 # its latest solution, outcome and retrieval (greatest ts, then greatest event id), the solution
 # and the retrieval by line (rn): aggregating whole lists per workflow would cost far more.
+# `period` is set afterwards when the logs span more than the recent window.
 _WORKFLOWS = """
 CREATE OR REPLACE TEMP TABLE wf AS
 -- w: a small number for the workflow, a cheaper key than its id for the per-item tables.
-SELECT row_number() OVER () AS w, * FROM (
+SELECT row_number() OVER () AS w, *, NULL::VARCHAR AS period FROM (
 SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster, count(*) AS events,
     min(ts) AS first_ts, max(ts) AS last_ts,
     arg_max(rn, (ts, event_id)) FILTER (WHERE type = 'solution') AS sol_rn,
     arg_max(status, (ts, event_id)) FILTER (WHERE type = 'outcome') AS status,
+    arg_max_null(error, (ts, event_id)) FILTER (WHERE type = 'outcome') AS error,
+    max(ts) FILTER (WHERE type = 'outcome') AS outcome_ts,
     arg_max(rn, (ts, event_id)) FILTER (WHERE type = 'retrieved') AS ret_rn,
     arg_max(len(patterns) = 0 OR list_max(list_transform(patterns, lambda p: p.score)) < {weak},
         (ts, event_id)) FILTER (WHERE type = 'retrieved') AS weak
@@ -94,11 +106,11 @@ FROM ev GROUP BY workflow_id
 )
 """
 
-# The latest solution of each workflow, with the workflow's cluster and latest outcome.
+# The latest solution of each workflow, with the workflow's cluster, period and latest outcome.
 _SOLUTIONS = """
 CREATE OR REPLACE TEMP TABLE sol AS
-SELECT wf.w, wf.workflow_id, wf.cluster, wf.status, l.ts, l.patterns_used, l.policies_applied,
-    l.kinds, l.settings
+SELECT wf.w, wf.workflow_id, wf.cluster, wf.period, wf.status, l.ts, l.patterns_used,
+    l.policies_applied, l.kinds, l.settings
 FROM ev l JOIN wf ON l.rn = wf.sol_rn
 """
 
@@ -135,11 +147,11 @@ SELECT w, is_pattern, id, max(score) AS score, bool_or(listed) AS listed, bool_o
 FROM items GROUP BY w, is_pattern, id
 """
 
-# Every report query groups by its keys twice, overall and per cluster: `total` tells them apart
-# (a cluster row with cluster NULL holds the workflows without cluster, which are in no breakdown).
+# Every report query groups its keys once per scope: overall, per cluster and (when the logs span
+# more than the recent window) per period. {scope} selects which scope a row belongs to (see
+# _scope_of) and {sets} is the GROUPING SETS clause, both filled in by _grouped.
 _ITEMS = """
-SELECT GROUPING(g.cluster) = 1 AS total, g.cluster,
-    CASE WHEN is_pattern THEN 'pattern' ELSE 'policy' END, id,
+SELECT {scope}, CASE WHEN is_pattern THEN 'pattern' ELSE 'policy' END, id,
     count(*) FILTER (WHERE listed),
     count(*) FILTER (WHERE listed AND score >= $strong),
     count(*) FILTER (WHERE listed AND score >= $strong AND used),
@@ -152,13 +164,47 @@ SELECT GROUPING(g.cluster) = 1 AS total, g.cluster,
     count(*) FILTER (WHERE used AND NOT listed),
     min(g.workflow_id) FILTER (WHERE used AND NOT listed)
 FROM facts f JOIN wf g USING (w) LEFT JOIN sol s USING (w)
-GROUP BY GROUPING SETS ((is_pattern, id), (g.cluster, is_pattern, id))
+{sets}
+"""
+
+# Failed workflows that used an item: by their latest outcome's error text and by the day of
+# that outcome. Texts are normalised in Python (redaction cannot run in SQL), once per distinct
+# text, and merged there.
+_FAILED_ITEMS = """
+SELECT {scope}, is_pattern, id, g.error, strftime(g.outcome_ts, '%Y-%m-%d') AS day, count(*)
+FROM facts f JOIN wf g USING (w)
+WHERE f.used AND g.status = 'failed'
+{sets}
+"""
+
+_OUTCOMES_BY_DAY = """
+SELECT {scope}, strftime(g.outcome_ts, '%Y-%m-%d') AS day,
+    count(*) FILTER (WHERE g.status = 'deployed'),
+    count(*) FILTER (WHERE g.status = 'failed'),
+    count(*) FILTER (WHERE g.status = 'abandoned')
+FROM wf g WHERE g.status IS NOT NULL
+{sets}
 """
 
 _USED_KNOWN = """
-SELECT w, cluster, id FROM (
-    SELECT w, cluster, unnest(list_distinct(patterns_used)) AS id FROM sol
+SELECT w, cluster, period, id FROM (
+    SELECT w, cluster, period, unnest(list_distinct(patterns_used)) AS id FROM sol
 ) SEMI JOIN kb_patterns k USING (id)
+"""
+
+# Latest solutions by signature: the knowledge-base patterns used (sorted) and the distinct
+# resource kinds (sorted).
+_PROFILES = f"""
+WITH known AS ({_USED_KNOWN}),
+signed AS (
+    SELECT s.w, s.cluster AS cluster, s.period AS period, s.status,
+        coalesce(k.ids, []) AS pattern_ids, list_sort(list_distinct(s.kinds)) AS kind_set
+    FROM sol s LEFT JOIN (SELECT w, list_sort(list(id)) AS ids FROM known GROUP BY w) k USING (w)
+)
+SELECT {{scope}}, pattern_ids, kind_set, count(*),
+    count(*) FILTER (WHERE g.status = 'deployed'), count(*) FILTER (WHERE g.status = 'failed')
+FROM signed g
+{{sets}}
 """
 
 # Joins rather than per-workflow lists: a kind is added when none of the workflow's known patterns
@@ -168,58 +214,87 @@ WITH known AS ({_USED_KNOWN}),
 covered AS (SELECT w, kind FROM known JOIN kb_suggested USING (id)),
 present AS (SELECT w, unnest(list_distinct(kinds)) AS kind FROM sol),
 added AS (SELECT * FROM present ANTI JOIN covered USING (w, kind))
-SELECT GROUPING(cluster) = 1 AS total, cluster, id, kind, count(*)
-FROM known JOIN added USING (w)
-GROUP BY GROUPING SETS ((id, kind), (cluster, id, kind))
+SELECT {{scope}}, id, kind, count(*)
+FROM known g JOIN added USING (w)
+{{sets}}
 """
 
 _CO_USAGE = f"""
 WITH known AS ({_USED_KNOWN})
-SELECT GROUPING(x.cluster) = 1 AS total, x.cluster, x.id, y.id, count(*) AS n
-FROM known x JOIN known y ON x.w = y.w AND x.id < y.id
-GROUP BY GROUPING SETS ((x.id, y.id), (x.cluster, x.id, y.id))
-ORDER BY n DESC, x.id, y.id
+SELECT {{scope}}, g.id, y.id, count(*) AS n
+FROM known g JOIN known y ON g.w = y.w AND g.id < y.id
+{{sets}}
+ORDER BY n DESC, g.id, y.id
 """
 
-_SETTINGS = """
+_SETTING_PAIRS = """
 -- A MAP has unique keys, so (workflow, path) is unique in pairs.
 WITH pairs AS (
-    SELECT w, cluster, e.key AS path, e.value::VARCHAR AS value, kinds FROM (
-        SELECT w, cluster, list_distinct(kinds) AS kinds,
+    SELECT w, cluster, period, e.key AS path, e.value::VARCHAR AS value, kinds FROM (
+        SELECT w, cluster, period, list_distinct(kinds) AS kinds,
             unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
         FROM sol WHERE status = 'deployed' AND settings IS NOT NULL
     )
 )
-SELECT GROUPING(cluster) = 1, cluster, path, value, NULL AS kind, count(*) FROM pairs
-GROUP BY GROUPING SETS ((path, value), (cluster, path, value))
-UNION ALL
--- Each workflow's kinds are distinct, so count(*) counts workflows.
-SELECT GROUPING(cluster) = 1, cluster, path, value, kind, count(*)
-FROM (SELECT cluster, path, value, unnest(kinds) AS kind FROM pairs)
-GROUP BY GROUPING SETS ((path, value, kind), (cluster, path, value, kind))
 """
 
-# The most recent weak workflows, ranked overall and within their cluster.
+_SETTINGS = """
+SELECT {scope}, path, value, NULL AS kind, count(*) FROM pairs g
+{sets}
+UNION ALL
+-- Each workflow's kinds are distinct, so count(*) counts workflows.
+SELECT {scope}, path, value, kind, count(*)
+FROM (SELECT cluster, period, path, value, unnest(kinds) AS kind FROM pairs) g
+{kind_sets}
+"""
+
+# The most recent weak workflows, ranked overall, within their cluster and within their period.
 _WEAK = """
 SELECT * FROM (
     SELECT wf.workflow_id, l.intent, l.patterns, list_sort(list_distinct(sol.kinds)), wf.status,
-        wf.cluster, l.ts,
+        wf.cluster, wf.period, l.ts,
         row_number() OVER (ORDER BY l.ts DESC, wf.workflow_id) AS overall_rank,
         row_number() OVER (PARTITION BY wf.cluster ORDER BY l.ts DESC, wf.workflow_id)
-            AS cluster_rank
+            AS cluster_rank,
+        row_number() OVER (PARTITION BY wf.period ORDER BY l.ts DESC, wf.workflow_id)
+            AS period_rank
     FROM wf JOIN ev l ON l.rn = wf.ret_rn LEFT JOIN sol ON sol.workflow_id = wf.workflow_id
     WHERE wf.weak
 )
 WHERE overall_rank <= $limit OR (cluster IS NOT NULL AND cluster_rank <= $limit)
+    OR (period IS NOT NULL AND period_rank <= $limit)
 ORDER BY ts DESC, workflow_id
 """
 
 _TOTALS = """
-SELECT GROUPING(cluster) = 1, cluster, sum(events), count(*), min(first_ts), max(last_ts),
+SELECT {scope}, sum(events), count(*), min(first_ts), max(last_ts),
     count(sol_rn), count(*) FILTER (WHERE sol_rn IS NOT NULL AND status = 'deployed'),
     count(*) FILTER (WHERE weak)
-FROM wf GROUP BY GROUPING SETS ((), (cluster))
+FROM wf g
+{sets}
 """
+
+# Scope columns every grouped query starts with.
+_SCOPE_COLUMNS = 4
+
+
+def _grouped(sql: str, keys: str, periods: bool, *, kind_keys: str = "") -> str:
+    """`sql` with {scope} and {sets} filled in for the grouping `keys` (table alias g)."""
+
+    def sets(group_keys: str) -> str:
+        tail = f", {group_keys}" if group_keys else ""
+        chosen = [f"({group_keys})", f"(g.cluster{tail})"]
+        if periods:
+            chosen.append(f"(g.period{tail})")
+        return "GROUP BY GROUPING SETS (" + ", ".join(chosen) + ")"
+
+    period = "GROUPING(g.period)" if periods else "1"
+    scope = f"GROUPING(g.cluster), {period}, g.cluster, {'g.period' if periods else 'NULL'}"
+    return (
+        sql.replace("{scope}", scope)
+        .replace("{sets}", sets(keys))
+        .replace("{kind_sets}", sets(kind_keys))
+    )
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -273,8 +348,11 @@ def _literal(value: dt.datetime | float | str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> None:
-    """The analysed events (view ev), tables per workflow (wf, sol) and per item used (facts)."""
+def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> bool:
+    """The analysed events (view ev), tables per workflow (wf, sol) and per item used (facts).
+
+    Returns whether the workflows are split into recent and earlier periods.
+    """
     window = ["true"]
     if options.since is not None:
         window.append(f"ts >= {_literal(options.since)}")
@@ -291,20 +369,52 @@ def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> Non
     con.execute(_WORKFLOWS.replace("{weak}", weak))
     if options.cluster is not None:
         con.execute(f"DELETE FROM wf WHERE cluster IS DISTINCT FROM {_literal(options.cluster)}")
+    periods = _split_periods(con, options.recent_days)
     con.execute(_SOLUTIONS)
     con.execute(_FACTS)
+    return periods
 
 
-# Reports by scope: None is the overall report, a name is that cluster's breakdown.
-Reports = dict[str | None, UsageReport]
+def _split_periods(con: duckdb.DuckDBPyConnection, recent_days: int) -> bool:
+    """Mark each workflow recent or earlier by its latest event, when the logs span more than
+    `recent_days` days; the recent window ends at the newest event and includes its start."""
+    row = con.execute("SELECT min(first_ts), max(last_ts) FROM wf").fetchone()
+    if row is None or row[0] is None:
+        return False
+    oldest, newest = row
+    cut = newest - dt.timedelta(days=recent_days)
+    if oldest >= cut:
+        return False
+    con.execute(
+        "UPDATE wf SET period = CASE WHEN last_ts >= $cut THEN 'recent' ELSE 'earlier' END",
+        {"cut": cut},
+    )
+    return True
+
+
+# Reports by scope: None is the overall report, ("cluster", name) a cluster's breakdown and
+# ("period", "recent" | "earlier") a period's.
+Scope = tuple[Literal["cluster", "period"], str] | None
+Reports = dict[Scope, UsageReport]
 AnomalyKind = Literal["unknown_pattern", "unknown_policy"]
+_SKIP = ("skip", "")
 
 
-def _target(reports: Reports, total: bool, cluster: str | None) -> UsageReport | None:
-    """The report a grouped row belongs to (None for workflows without cluster)."""
-    if total:
-        return reports[None]
-    return reports.get(cluster) if cluster is not None else None
+def _scope_of(row: Sequence[Any]) -> Scope | tuple[str, str]:
+    """The scope of a grouped row (its first four columns), or _SKIP for workflows that are in
+    no breakdown (no cluster)."""
+    by_cluster, by_period, cluster, period = row[:_SCOPE_COLUMNS]
+    if by_cluster and by_period:
+        return None
+    if not by_cluster:
+        return ("cluster", str(cluster)) if cluster is not None else _SKIP
+    return ("period", str(period)) if period is not None else _SKIP
+
+
+def _target(reports: Reports, row: Sequence[Any]) -> UsageReport | None:
+    """The report a grouped row belongs to (None for workflows in no breakdown)."""
+    scope = _scope_of(row)
+    return None if scope == _SKIP else reports.get(scope)  # type: ignore[arg-type]
 
 
 def _new_report(kb: KnowledgeBase) -> UsageReport:
@@ -314,14 +424,14 @@ def _new_report(kb: KnowledgeBase) -> UsageReport:
     )
 
 
-def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> Reports:
+def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, periods: bool) -> Reports:
     reports: Reports = {None: _new_report(kb)}
-    rows = con.execute(_TOTALS).fetchall()
-    for total, cluster, events, workflows, start, end, with_solution, deployed, weak_n in rows:
-        if not total and cluster is None:
+    for row in con.execute(_grouped(_TOTALS, "", periods)).fetchall():
+        scope = _scope_of(row)
+        if scope == _SKIP:
             continue
-        key = None if total else str(cluster)
-        report = reports.setdefault(key, _new_report(kb))
+        events, workflows, start, end, with_solution, deployed, weak_n = row[_SCOPE_COLUMNS:]
+        report = reports.setdefault(scope, _new_report(kb))  # type: ignore[arg-type]
         report.window = Window(start=_utc(start), end=_utc(end))
         report.events = int(events or 0)
         report.workflows = int(workflows)
@@ -331,14 +441,19 @@ def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> Reports:
     return reports
 
 
-def _items(con: duckdb.DuckDBPyConnection, reports: Reports, strong: float) -> None:
+def _items(
+    con: duckdb.DuckDBPyConnection, reports: Reports, strong: float, periods: bool
+) -> None:
     """Per-item counters, and the anomalies found along the way."""
-    for row in con.execute(_ITEMS, {"strong": strong}).fetchall():
-        total, cluster, kind, item_id, recommended, strong_n, strong_used = row[:7]
-        used, deployed, failed, abandoned, last, named, example, unlisted, unlisted_eg = row[7:]
-        report = _target(reports, total, cluster)
+    sql = _grouped(_ITEMS, "is_pattern, id", periods)
+    for row in con.execute(sql, {"strong": strong}).fetchall():
+        report = _target(reports, row)
         if report is None:
             continue
+        kind, item_id, recommended, strong_n, strong_used = row[_SCOPE_COLUMNS : _SCOPE_COLUMNS + 5]
+        used, deployed, failed, abandoned, last, named, example, unlisted, unlisted_eg = row[
+            _SCOPE_COLUMNS + 5 :
+        ]
         item = (report.patterns if kind == "pattern" else report.policies).get(item_id)
         if item is None:
             anomaly: AnomalyKind = "unknown_pattern" if kind == "pattern" else "unknown_policy"
@@ -367,21 +482,90 @@ def _items(con: duckdb.DuckDBPyConnection, reports: Reports, strong: float) -> N
         report.anomalies.sort(key=lambda a: (a.kind, -a.workflows, a.id))
 
 
-def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports) -> None:
-    additions: dict[tuple[str | None, str], dict[str, int]] = defaultdict(dict)
-    for total, cluster, item_id, kind, count in con.execute(_COMMON_ADDITIONS).fetchall():
-        if total or cluster is not None:
-            additions[(None if total else cluster, item_id)][kind] = int(count)
-    for (key, item_id), kinds in additions.items():
-        reports[key].patterns[item_id].common_additions = dict(
-            sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
+def _most_common(counts: dict[str, int], limit: int | None = None) -> dict[str, int]:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ranked if limit is None else ranked[:limit])
 
 
-def _co_usage(con: duckdb.DuckDBPyConnection, reports: Reports) -> None:
-    for total, cluster, a, b, count in con.execute(_CO_USAGE).fetchall():
-        report = _target(reports, total, cluster)
+def _failed_items(
+    con: duckdb.DuckDBPyConnection, reports: Reports, options: AggregationOptions, periods: bool
+) -> None:
+    """Each item's failed workflows by normalised error text and by day."""
+    day = "strftime(g.outcome_ts, '%Y-%m-%d')"
+    sql = _grouped(_FAILED_ITEMS, f"is_pattern, id, g.error, {day}", periods)
+    normalised: dict[str, str] = {}
+    errors: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    days: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    touched: dict[int, ItemUsage] = {}
+    for row in con.execute(sql).fetchall():
+        report = _target(reports, row)
+        if report is None:
+            continue
+        is_pattern, item_id, error, on_day, count = row[_SCOPE_COLUMNS:]
+        item = (report.patterns if is_pattern else report.policies).get(item_id)
+        if item is None:
+            continue
+        touched[id(item)] = item
+        if on_day is not None:
+            days[id(item)][str(on_day)] += int(count)
+        if error is not None and error.strip():
+            if error not in normalised:
+                normalised[error] = normalise_error(error, options.max_error_length)
+            errors[id(item)][normalised[error]] += int(count)
+    for key, item in touched.items():
+        item.errors = _most_common(errors.get(key, {}), options.max_errors_per_item)
+        item.failed_by_day = dict(sorted(days.get(key, {}).items()))
+
+
+def _outcomes_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
+    sql = _grouped(_OUTCOMES_BY_DAY, "strftime(g.outcome_ts, '%Y-%m-%d')", periods)
+    for row in sorted(con.execute(sql).fetchall(), key=lambda r: str(r[_SCOPE_COLUMNS])):
+        report = _target(reports, row)
         if report is not None:
+            on_day, deployed, failed, abandoned = row[_SCOPE_COLUMNS:]
+            report.outcomes_by_day[str(on_day)] = DayOutcomes(
+                deployed=int(deployed), failed=int(failed), abandoned=int(abandoned)
+            )
+
+
+def _profiles(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
+    sql = _grouped(_PROFILES, "pattern_ids, kind_set", periods)
+    for row in con.execute(sql).fetchall():
+        report = _target(reports, row)
+        if report is not None:
+            patterns, kinds, workflows, deployed, failed = row[_SCOPE_COLUMNS:]
+            # Built without validation: there can be one per workflow, and the values are typed.
+            report.solution_profiles.append(
+                SolutionProfile.model_construct(
+                    patterns=[str(p) for p in patterns],
+                    kinds=[str(k) for k in kinds or []],
+                    workflows=int(workflows),
+                    deployed=int(deployed),
+                    failed=int(failed),
+                )
+            )
+    for report in reports.values():
+        report.solution_profiles.sort(key=lambda p: (-p.workflows, p.patterns, p.kinds))
+
+
+def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
+    additions: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    owners: dict[int, UsageReport] = {}
+    for row in con.execute(_grouped(_COMMON_ADDITIONS, "id, kind", periods)).fetchall():
+        report = _target(reports, row)
+        if report is not None:
+            item_id, kind, count = row[_SCOPE_COLUMNS:]
+            owners[id(report)] = report
+            additions[(id(report), item_id)][kind] = int(count)
+    for (key, item_id), kinds in additions.items():
+        owners[key].patterns[item_id].common_additions = _most_common(kinds)
+
+
+def _co_usage(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
+    for row in con.execute(_grouped(_CO_USAGE, "g.id, y.id", periods)).fetchall():
+        report = _target(reports, row)
+        if report is not None:
+            a, b, count = row[_SCOPE_COLUMNS:]
             report.co_usage.append(PairUsage(a=a, b=b, workflows=int(count)))
 
 
@@ -390,23 +574,29 @@ def _setting_value(text: str | None) -> SettingValue:
     return value
 
 
-def _settings(con: duckdb.DuckDBPyConnection, reports: Reports) -> None:
-    found: dict[str | None, dict[tuple[str, str | None], SettingUsage]] = defaultdict(dict)
-    kinds: dict[tuple[str | None, str, str | None], dict[str, int]] = defaultdict(dict)
-    for total, cluster, path, value, kind, count in con.execute(_SETTINGS).fetchall():
-        if not total and cluster is None:
+def _settings(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
+    sql = _SETTING_PAIRS + _grouped(
+        _SETTINGS, "path, value", periods, kind_keys="path, value, kind"
+    )
+    found: dict[int, dict[tuple[str, str | None], SettingUsage]] = defaultdict(dict)
+    kinds: dict[tuple[int, str, str | None], dict[str, int]] = defaultdict(dict)
+    owners: dict[int, UsageReport] = {}
+    for row in con.execute(sql).fetchall():
+        report = _target(reports, row)
+        if report is None:
             continue
-        key = None if total else str(cluster)
+        path, value, kind, count = row[_SCOPE_COLUMNS:]
+        owners[id(report)] = report
         if kind is None:
-            found[key][(str(path), value)] = SettingUsage(
+            found[id(report)][(str(path), value)] = SettingUsage(
                 path=str(path), value=_setting_value(value), deployed_workflows=int(count)
             )
         else:
-            kinds[(key, str(path), value)][str(kind)] = int(count)
+            kinds[(id(report), str(path), value)][str(kind)] = int(count)
     for key, settings in found.items():
         for (path, value), usage in settings.items():
             usage.kinds = dict(sorted(kinds[(key, path, value)].items()))
-        reports[key].settings = sorted(
+        owners[key].settings = sorted(
             settings.values(), key=lambda s: (-s.deployed_workflows, s.path, json.dumps(s.value))
         )
 
@@ -427,7 +617,9 @@ def _weak_intents(
 ) -> None:
     limit = options.max_evidence_intents
     rows = con.execute(_WEAK, {"limit": limit}).fetchall()
-    for workflow_id, intent, patterns, kinds, status, cluster, ts, overall, in_cluster in rows:
+    for row in rows:
+        workflow_id, intent, patterns, kinds, status, cluster, period, ts = row[:8]
+        overall, in_cluster, in_period = row[8:]
         best_id, best_score = _best(patterns or [])
         status_value: OutcomeStatus | None = status
         weak_intent = WeakIntent(
@@ -443,7 +635,9 @@ def _weak_intents(
         if overall <= limit:
             reports[None].weak_intents.append(weak_intent)
         if cluster is not None and in_cluster <= limit:
-            reports[cluster].weak_intents.append(weak_intent)
+            reports[("cluster", cluster)].weak_intents.append(weak_intent)
+        if period is not None and in_period <= limit:
+            reports[("period", period)].weak_intents.append(weak_intent)
 
 
 def aggregate_usage(
@@ -451,16 +645,29 @@ def aggregate_usage(
 ) -> UsageReport:
     """The usage report of the valid, deduplicated lines of `log_lines`, filtered by `options`.
 
-    Includes one breakdown per cluster (by the cluster of each workflow's latest event).
+    Includes one breakdown per cluster (by the cluster of each workflow's latest event) and, when
+    the logs span more than options.recent_days, the recent and earlier periods.
     """
     _load_kb(con, kb)
-    _prepare(con, options)
-    reports = _totals(con, kb)
-    _items(con, reports, options.strong_match_threshold)
-    _common_additions(con, reports)
-    _co_usage(con, reports)
-    _settings(con, reports)
-    _weak_intents(con, reports, options)
+    periods = _prepare(con, options)
+    reports = _totals(con, kb, periods)
+    _items(con, reports, options.strong_match_threshold, periods)
+    _common_additions(con, reports, periods)
+    if options.learning_inputs:
+        _failed_items(con, reports, options, periods)
+        _outcomes_by_day(con, reports, periods)
+        _profiles(con, reports, periods)
+        _co_usage(con, reports, periods)
+        _settings(con, reports, periods)
+        _weak_intents(con, reports, options)
     report = reports.pop(None)
-    report.clusters = {name: reports[name] for name in sorted(n for n in reports if n)}
+    report.clusters = {
+        scope[1]: reports[scope]
+        for scope in sorted((s for s in reports if s is not None and s[0] == "cluster"))
+    }
+    report.periods = {
+        name: reports[("period", name)]
+        for name in ("recent", "earlier")
+        if ("period", name) in reports
+    }
     return report

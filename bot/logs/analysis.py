@@ -150,10 +150,13 @@ def analyse_logs(
     strict: bool = False,
     quarantine_path: Path | None = None,
     stdin: BinaryIO | None = None,
+    learning_inputs: bool = True,
 ) -> UsageReport:
     """Usage metrics for every pattern and policy of `kb` from the workflow logs at `log_paths`.
 
     Rejected lines are warned about and quarantined (fatal with `strict`); duplicates count once.
+    Without `learning_inputs` only what `patternbot metrics` shows is computed (see
+    AggregationOptions).
     """
     options = AggregationOptions(
         since=parse_time(since, "--since"),
@@ -163,6 +166,8 @@ def analyse_logs(
         weak_match_threshold=config.metrics.weak_match_threshold,
         max_evidence_intents=config.metrics.max_evidence_intents,
         max_intent_length=config.metrics.max_intent_length,
+        recent_days=config.learning.recent_days,
+        learning_inputs=learning_inputs,
     )
     with log_files(log_paths, stdin) as files:
         return analyse_files(

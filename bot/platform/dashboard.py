@@ -1,95 +1,308 @@
-"""The dashboard issue: pattern health and every suggestion's state, rewritten in place each run."""
+"""The dashboard: one issue (or local file) rewritten in place each run, never duplicated.
+
+Its text is a pure function of the run's data in a stable order, so an unchanged run edits
+nothing. Untrusted text goes through bot.platform.markdown. Boxes a reviewer ticks are honoured by
+the next run (bot.platform.requests).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from bot.logs.usage import UsageReport
-from bot.platform.feedback import Decision, TypeAcceptance
+from bot.config import Config
+from bot.logs.usage import ItemUsage, UsageReport
+from bot.platform.base import OPEN_STATUSES, Platform, Proposal, ProposalStatus
+from bot.platform.feedback import (
+    TARGET_ACCEPTANCE,
+    Decision,
+    TypeAcceptance,
+    overall_acceptance,
+)
+from bot.platform.markdown import code, inert
+from bot.platform.requests import checkbox
+
+if TYPE_CHECKING:
+    from bot.platform.proposer import Feedback, ProposalResult, ProposeOutcome
 
 DASHBOARD_TITLE = "patternbot dashboard"
 DASHBOARD_LABEL = "patternbot-dashboard"
+RECENTLY_CLOSED = 10
+# The PRD's success criterion for a pattern created from a suggestion.
+CREATED_PATTERN_USES = 3
 
 
 def _rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _health(report: UsageReport | None) -> list[str]:
-    if report is None or not report.patterns:
-        return ["No usage report for this run."]
+def _health(items: Mapping[str, ItemUsage], noun: str) -> list[str]:
+    if not items:
+        return [f"No {noun} usage in this run's logs."]
     lines = [
-        "| Pattern | Recommended | Used | Success rate | Deployed | Failed |",
+        f"| {noun.capitalize()} | Recommended | Used | Success rate | Deployed | Failed |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for item_id, usage in sorted(report.patterns.items()):
+    for item_id, usage in sorted(items.items()):
         lines.append(
-            f"| `{item_id}` | {usage.times_recommended} | {usage.times_used} "
-            f"| {_rate(usage.success_rate)} "
-            f"| {usage.deployed} | {usage.failed} |"
+            f"| {code(item_id)} | {usage.times_recommended} | {usage.times_used} "
+            f"| {_rate(usage.success_rate)} | {usage.deployed} | {usage.failed} |"
         )
     return lines
 
 
-def _list(rows: Sequence[Mapping[str, Any]], empty: str) -> list[str]:
-    if not rows:
-        return [empty]
-    return [
-        f"- `{row['branch']}` — {row['title']}"
-        + (f" ({row['reason']})" if row.get("reason") else "")
-        + (f" {row['url']}" if row.get("url") else "")
-        for row in rows
+def _link(row: ProposalResult) -> str:
+    return f" {row.url}" if row.url else ""
+
+
+def _reason(reason: str | None) -> str:
+    return f" — {inert(reason)}" if reason else ""
+
+
+@dataclass(frozen=True)
+class Achievement:
+    """What one merged suggestion's item did in the analysed logs."""
+
+    decision: Decision
+    uses: int
+    success_rate: float | None
+    reached_target: bool | None  # created patterns only: used 3+ times
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "url": self.decision.url,
+            "type": self.decision.type,
+            "target": self.decision.target,
+            "outcome": self.decision.outcome,
+            "mergedAt": self.decision.decided_at,
+            "uses": self.uses,
+            "successRate": None if self.success_rate is None else round(self.success_rate, 4),
+            "reachedThreeUses": self.reached_target,
+        }
+
+
+def achievements(
+    decisions: Iterable[Decision], report: UsageReport | None
+) -> list[Achievement]:
+    """Per merged suggestion (latest per fingerprint), the uses and success of its item."""
+    latest: dict[str, Decision] = {}
+    for decision in decisions:
+        latest[decision.fingerprint] = decision
+    found = []
+    for decision in sorted(latest.values(), key=lambda d: d.number):
+        if decision.outcome == "rejected":
+            continue
+        items = {} if report is None else (
+            report.policies if decision.type == "create_policy" else report.patterns
+        )
+        usage = items.get(decision.target, ItemUsage())
+        created = decision.type == "create_pattern"
+        found.append(
+            Achievement(
+                decision,
+                usage.times_used,
+                usage.success_rate,
+                usage.times_used >= CREATED_PATTERN_USES if created else None,
+            )
+        )
+    return found
+
+
+def _acceptance(
+    acceptance: Mapping[str, TypeAcceptance], thresholds: Mapping[str, float]
+) -> list[str]:
+    lines = [
+        "| Type | Accepted | Modified | Rejected | Rate | Threshold |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
+    for kind, figures in sorted(acceptance.items()):
+        lines.append(
+            f"| {code(kind)} | {figures.accepted} | {figures.modified} | {figures.rejected} "
+            f"| {_rate(figures.rate)} | {thresholds.get(kind, 0.0):.2f} |"
+        )
+    total = overall_acceptance(acceptance)
+    verdict = (
+        "no decisions yet"
+        if total.rate is None
+        else ("meets" if total.rate >= TARGET_ACCEPTANCE else "below")
+        + f" the {TARGET_ACCEPTANCE:.0%} target"
+    )
+    lines += [
+        "",
+        f"Overall: {total.accepted + total.modified} of {total.decided} decided suggestions "
+        f"accepted or modified ({_rate(total.rate)}; {verdict}).",
+    ]
+    return lines
+
+
+def _achieved(found: Sequence[Achievement]) -> list[str]:
+    if not found:
+        return ["No suggestion merged yet."]
+    lines = [
+        "| Pull request | Change | Merged | Uses | Success rate | 3+ uses |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for item in found:
+        d = item.decision
+        target = "n/a" if item.reached_target is None else ("yes" if item.reached_target else "no")
+        merged = (d.decided_at or "")[:10] or "n/a"
+        lines.append(
+            f"| {d.url} | {code(d.type)} {code(d.target)} ({d.outcome}) | {merged} "
+            f"| {item.uses} | {_rate(item.success_rate)} | {target} |"
+        )
+    lines += [
+        "",
+        "Uses and success rates count every workflow in the analysed logs; for an update they "
+        "include uses from before the merge.",
+    ]
+    return lines
+
+
+def _recently_closed(
+    results: Sequence[ProposalResult], proposals: Sequence[Proposal]
+) -> list[str]:
+    rows: dict[str, tuple[int, str]] = {}
+    for proposal in proposals:
+        metadata = proposal.metadata
+        if proposal.state == "closed" and metadata is not None and metadata.closed_reason:
+            rows[proposal.url] = (
+                proposal.number,
+                f"- {proposal.url} {inert(proposal.title)}{_reason(metadata.closed_reason)}",
+            )
+    for row in results:
+        if row.status is ProposalStatus.CLOSED_OBSOLETE and row.url:
+            line = f"- {row.url} {inert(row.title)}{_reason(row.reason)}"
+            rows[row.url] = (row.number or 0, line)
+    ordered = sorted(rows.values(), key=lambda item: -item[0])[:RECENTLY_CLOSED]
+    return [line for _, line in ordered] or ["None."]
 
 
 def render_dashboard(
     report: UsageReport | None,
-    results: Sequence[Mapping[str, Any]],
-    decisions: Iterable[Decision],
-    acceptance: Mapping[str, TypeAcceptance],
-    thresholds: Mapping[str, float],
+    results: Sequence[ProposalResult],
+    feedback: Feedback,
+    engine_held: Sequence[Mapping[str, Any]] = (),
+    base: str = "main",
+    growth: float = 1.5,
 ) -> str:
     """The dashboard's Markdown: deterministic, so an unchanged run leaves the issue unchanged."""
-    by_status: dict[str, list[Mapping[str, Any]]] = {}
-    for row in results:
-        by_status.setdefault(str(row["status"]), []).append(row)
-    open_rows = [
-        row
-        for status in ("created", "updated", "unchanged", "skipped_human_edits")
-        for row in by_status.get(status, [])
-    ]
+    from bot.platform.proposer import rejection_bar
+
     window = ""
     if report is not None and report.window.start and report.window.end:
         start, end = report.window.start.date(), report.window.end.date()
         window = f" Logs from {start} to {end}, {report.workflows} workflows."
     lines = [
-        f"Kept up to date by patternbot on every run; edits here are overwritten.{window}",
+        f"Kept up to date by patternbot on every run; edits here are overwritten, ticked boxes "
+        f"are honoured by the next run. Closing this issue switches the dashboard off.{window}",
         "",
-        "## Pattern health",
+        "## Open suggestion pull requests",
         "",
     ]
-    lines += _health(report)
-    lines += ["", "## Open suggestions", "", *_list(open_rows, "None.")]
-    lines += ["", "## Pending (held back)", "", *_list(by_status.get("held_back", []), "None.")]
-    lines += ["", "## Rate-limited (waiting for a free slot)", ""]
-    lines += _list(by_status.get("rate_limited", []) + by_status.get("pending", []), "None.")
-    rejected = [decision for decision in decisions if decision.outcome == "rejected"]
-    lines += ["", "## Rejected", ""]
+    open_rows = sorted(
+        (row for row in results if row.status in OPEN_STATUSES),
+        key=lambda row: (row.number or 0, row.branch),
+    )
     lines += [
-        f"- `{d.type}` `{d.target}` ({d.hits} of {d.cases} cases) {d.url}" for d in rejected
-    ] or ["None."]
-    lines += [
-        "",
-        "## Acceptance",
-        "",
-        "| Type | Accepted | Modified | Rejected | Rate | Threshold |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for kind, figures in acceptance.items():
-        lines.append(
-            f"| `{kind}` | {figures.accepted} | {figures.modified} | {figures.rejected} "
-            f"| {_rate(figures.rate)} "
-            f"| {thresholds.get(kind, 0.0):.2f} |"
+        checkbox(
+            "recreate",
+            row.fingerprint,
+            f"**{row.status.value}** {inert(row.title)} (confidence {row.confidence:.2f})"
+            f"{_link(row)}{_reason(row.reason)} — tick to rebuild the branch from {code(base)}",
         )
+        for row in open_rows
+    ] or ["None."]
+    lines += ["", "## Awaiting a free slot", ""]
+    limited = sorted(
+        (row for row in results if row.status is ProposalStatus.RATE_LIMITED),
+        key=lambda row: (-row.confidence, row.branch),
+    )
+    lines += [
+        checkbox(
+            "open-now",
+            row.fingerprint,
+            f"{inert(row.title)} (confidence {row.confidence:.2f}){_reason(row.reason)} "
+            "— tick to open it now",
+        )
+        for row in limited
+    ] or ["None."]
+    lines += ["", "## Held back", ""]
+    held = [
+        f"- {inert(row.title)} (confidence {row.confidence:.2f}){_reason(row.reason)}"
+        for row in sorted(
+            (r for r in results if r.status is ProposalStatus.HELD_BACK),
+            key=lambda r: (r.type, r.target, r.fingerprint),
+        )
+    ]
+    held += [
+        f"- {code(str(item.get('signal', '')))} {code(str(item.get('item', '')))} "
+        f"({item.get('hits', 0)} of {item.get('cases', 0)}, confidence "
+        f"{float(item.get('confidence', 0.0)):.2f}){_reason(str(item.get('reason', '')))}"
+        for item in sorted(
+            engine_held,
+            key=lambda i: (str(i.get("signal")), str(i.get("item")), str(i.get("reason"))),
+        )
+    ]
+    lines += held or ["None."]
+    lines += ["", "## Rejected", ""]
+    latest: dict[str, Decision] = {}
+    for decision in feedback.decisions:
+        latest[decision.fingerprint] = decision
+    open_fps = {row.fingerprint for row in open_rows}
+    rejected = [
+        d
+        for d in sorted(latest.values(), key=lambda d: d.number)
+        if d.outcome == "rejected" and d.fingerprint not in open_fps
+    ]
+    lines += [
+        checkbox(
+            "repropose",
+            d.fingerprint,
+            f"{code(d.type)} {code(d.target)} rejected in {d.url}; comes back when "
+            f"{rejection_bar(d, growth)} — tick to propose it again now",
+        )
+        for d in rejected
+    ] or ["None."]
+    lines += ["", "## Recently closed as obsolete", ""]
+    lines += _recently_closed(results, feedback.proposals)
+    lines += ["", "## What accepted suggestions achieved", ""]
+    lines += _achieved(achievements(feedback.decisions, report))
+    lines += ["", "## Acceptance", ""]
+    lines += _acceptance(feedback.acceptance, feedback.thresholds)
+    lines += ["", "## Pattern health", ""]
+    lines += _health(report.patterns if report else {}, "pattern")
+    lines += ["", "## Policy health", ""]
+    lines += _health(report.policies if report else {}, "policy")
     return "\n".join(lines) + "\n"
+
+
+def publish_dashboard(
+    config: Config,
+    platform: Platform,
+    outcome: ProposeOutcome,
+    feedback: Feedback,
+    report: UsageReport | None,
+    engine_held: Sequence[Mapping[str, Any]],
+) -> None:
+    """Write the dashboard; a closed one stays closed unless proposals.reopenDashboard."""
+    body = render_dashboard(
+        report,
+        outcome.results,
+        feedback,
+        engine_held,
+        outcome.base,
+        config.learning.resubmit_growth,
+    )
+    status = platform.upsert_dashboard(
+        DASHBOARD_TITLE,
+        body,
+        [DASHBOARD_LABEL],
+        reopen=config.proposals.reopen_dashboard,
+    )
+    outcome.dashboard = status
+    if feedback.dashboard is not None and status != "created":
+        outcome.dashboard_url = feedback.dashboard.url
+    elif status != "off":
+        found = platform.find_dashboard(DASHBOARD_TITLE, [DASHBOARD_LABEL])
+        outcome.dashboard_url = found.url if found else None

@@ -148,7 +148,7 @@ class PlatformHistory:
 
 
 def overall_acceptance(acceptance: Mapping[str, TypeAcceptance]) -> TypeAcceptance:
-    """All types together: the PRD's "60%+ of suggestions approved or modified" is measured on it."""
+    """All types together: the PRD's "60%+ approved or modified" is measured on this."""
     return TypeAcceptance(
         sum(figures.accepted for figures in acceptance.values()),
         sum(figures.modified for figures in acceptance.values()),

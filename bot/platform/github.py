@@ -262,8 +262,11 @@ class GitHubPlatform:
             if issue is None:
                 return None
             body = str(issue.body or "").removeprefix(f"{DASHBOARD_MARKER}\n")
-            state = "open" if issue.state == "open" else "closed"
-            return DashboardIssue(state=state, body=body, url=str(issue.html_url))
+            return DashboardIssue(
+                state="open" if issue.state == "open" else "closed",
+                body=body,
+                url=str(issue.html_url),
+            )
 
     def upsert_dashboard(
         self, title: str, body: str, labels: list[str], *, reopen: bool

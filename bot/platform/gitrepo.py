@@ -166,7 +166,7 @@ class GitRepo:
             raise _failure(f"delete {ref}", exc) from exc
 
     def delete_remote_branch(self, remote: str, branch: str, expected: str) -> None:
-        """Delete `branch` on `remote`, only if it still points at `expected` (never a newer push)."""
+        """Delete `branch` on `remote` only while it points at `expected` (never a newer push)."""
         try:
             self.repo.git.execute(
                 [

@@ -23,7 +23,6 @@ from bot.config import Config
 from bot.errors import KnowledgeBaseError, PlatformError
 from bot.knowledge.repository import load_item
 from bot.knowledge.schema import Pattern, Policy
-from bot.learning.confidence import wilson_lower_bound
 from bot.learning.suggestion import Suggestion, SuggestionType
 from bot.logs.usage import UsageReport
 from bot.platform.base import (
@@ -331,7 +330,10 @@ class Proposer:
                 continue
             removed = self._removed_by_reviewer(decision)
             again = sorted(
-                value for key, values in adds.items() for value in values if value in removed.get(key, [])
+                value
+                for key, values in adds.items()
+                for value in values
+                if value in removed.get(key, [])
             )
             if not again:
                 continue
@@ -342,7 +344,7 @@ class Proposer:
             return (
                 f"a reviewer removed {', '.join(again)} when merging {decision.url}; "
                 f"{suggestion.evidence.cases} cases so far, {needed} needed "
-                f"({decision.cases} at the merge × learning.resubmitGrowth)"
+                f"({decision.cases} at the merge times learning.resubmitGrowth)"
             )
         return None
 
@@ -509,12 +511,6 @@ class Proposer:
         )
 
     # -- updating ----------------------------------------------------------------------------
-
-    def _human_commits(self, proposal: Proposal, metadata: ProposalMetadata) -> list[CommitInfo]:
-        tip = self.platform.branch_tip(proposal.branch)
-        if tip is None:
-            return []
-        return self.repo.foreign_commits(self.base_sha, tip)
 
     def _base_changed_file(self, tip: str, path: str) -> bool:
         """True when the base branch moved past the branch's fork point and changed `path`."""
@@ -766,7 +762,9 @@ def _propose(
     results = [item.result if isinstance(item, _Ready) else item for item in checked]
     outcome.results = results
     # Open pull requests whose suggestion did not pass: reconciled first, freeing their slots.
-    ready_fps = {item.suggestion.evidence.fingerprint for item in checked if isinstance(item, _Ready)}
+    ready_fps = {
+        item.suggestion.evidence.fingerprint for item in checked if isinstance(item, _Ready)
+    }
     for fingerprint, proposal in sorted(proposer.open_by_fp.items(), key=lambda kv: kv[1].number):
         if fingerprint in ready_fps:
             continue

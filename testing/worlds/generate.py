@@ -341,7 +341,7 @@ def _share(hits: int, cases: int) -> dict[str, Any]:
 
 def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
     """The regularity with `observed` counted from the drawn workflows."""
-    spec = reg.expected if reg.type != "none" else (reg.must_not_suggest or {})
+    spec = {**reg.expected, **(reg.must_not_suggest or {})}
     proposal = spec.get("proposal")
     solved = [o for o in observations if o.used is not None]
     observed: dict[str, Any] = {}
@@ -428,7 +428,4 @@ def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
         outside = [o for o in finished if not start <= o.day < start + days]
         observed["inBurst"] = _share(sum(o.status == "failed" for o in inside), len(inside))
         observed["outsideBurst"] = _share(sum(o.status == "failed" for o in outside), len(outside))
-    elif proposal == "tiny":
-        uses = [o for o in solved if reg.target in (o.used or ())]
-        observed.update(_share(sum(set(spec["add"]) <= o.kinds for o in uses), len(uses)))
     return reg.model_copy(update={"observed": observed})

@@ -1,0 +1,144 @@
+"""A gap's words: the phrases its requests share, matched by stem, written as users typed them.
+
+Requests about one topic vary their words ("backup", "backups", "nightly backups"), so phrases
+are counted by stem (bot.learning.terms.stem) and shown in their most common spelling. A phrase
+must be shared by enough of the group's requests and be far more common in the group than in the
+other weak requests: subjects that recur across topics ("orders", "payments") name no topic.
+Log text is untrusted: links, markup, mentions, references and host names are removed before any
+word is counted, so nothing drafted can carry them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.learning.terms import stem
+from bot.learning.wording import STOPWORDS
+
+# Words that name no topic on their own; inside a longer phrase ("message service") they may stay.
+GENERIC_WORDS = frozenset(
+    """
+    online service services server servers app apps application applications system systems
+    platform tool tools workload workloads deployment deployments pod pods container containers
+    cluster clusters environment environments prod production staging dev test data api apis
+    endpoint instance instances component components thing solution solutions simple small
+    big large fast quick easy basic internal external other others every each all daily weekly
+    good better best support supports team teams company project projects
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+_GENERIC_STEMS = frozenset(stem(word) for word in GENERIC_WORDS | STOPWORDS)
+
+_UNTRUSTED = re.compile(
+    r"""
+      !?\[[^\]]*\]\([^)]*\)            # Markdown links and images, text included
+    | \b[a-z][a-z0-9+.-]*://\S*        # URLs with a scheme
+    | \bwww\.\S*                       # URLs without one
+    | \S+@\S+                          # e-mail addresses
+    | (?<![\w])[@#]\S+                 # @mentions, #refs and #channels
+    | <[^>]*>                          # HTML tags and <redacted> placeholders
+    | `[^`]*`                          # inline code
+    | \b[\w-]+(?:\.[\w-]+)+\b(?:/\S*)? # host names, dotted identifiers, paths under them
+    | (?:^|\s)/\S+                     # file paths
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+MAX_PHRASE_WORDS = 3
+
+
+def clean_words(text: str) -> list[str]:
+    """The lower-case words of an untrusted text, after removing links, markup and mentions."""
+    return _WORD.findall(_UNTRUSTED.sub(" ", text.lower()))
+
+
+def is_generic(word: str) -> bool:
+    """True for a stop word or a word that names no topic on its own."""
+    return word in STOPWORDS or word in GENERIC_WORDS or stem(word) in _GENERIC_STEMS
+
+
+@dataclass
+class _Counts:
+    documents: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    spellings: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
+
+
+def _grams(text: str) -> dict[tuple[str, ...], str]:
+    """Stem tuples of the text's phrases of one to three content words, with their spelling.
+
+    Stop words separate nothing ("backups of databases" holds "backups databases"), as before;
+    a phrase of generic words only, or repeating a stem, is no phrase.
+    """
+    words = [w for w in clean_words(text) if w not in STOPWORDS]
+    found: dict[tuple[str, ...], str] = {}
+    for size in range(1, MAX_PHRASE_WORDS + 1):
+        for start in range(len(words) - size + 1):
+            part = words[start : start + size]
+            key = tuple(stem(w) for w in part)
+            if len(set(key)) < size or all(is_generic(w) for w in part):
+                continue
+            found.setdefault(key, " ".join(part))
+    return found
+
+
+def _count(texts: Sequence[str]) -> _Counts:
+    counts = _Counts()
+    for text in texts:
+        for key, spelling in _grams(text).items():
+            counts.documents[key] += 1
+            counts.spellings.setdefault(key, Counter())[spelling] += 1
+    return counts
+
+
+def topic_phrases(
+    texts: Sequence[str],
+    others: Sequence[str] = (),
+    *,
+    limit: int = 6,
+    min_share: float = 0.15,
+    contrast: float = 2.0,
+) -> list[str]:
+    """Phrases that name what `texts` are about, most telling first, at most `limit`.
+
+    A phrase must occur (by stem) in at least `min_share` of the texts and in two of them, and
+    its share among `others` (the other weak requests) must be under 1/`contrast` of its share
+    here. Longer phrases weigh more (each extra word as half a text); a shorter phrase is kept
+    only when it is part of a chosen longer one or shares no stem with the chosen phrases. No
+    phrase is ever a whole text.
+    """
+    if not texts:
+        return []
+    mine, theirs = _count(texts), _count(others)
+    needed = max(2, math.ceil(min_share * len(texts)))
+    whole = {tuple(stem(w) for w in clean_words(t) if w not in STOPWORDS) for t in texts}
+    ranked = []
+    for key, count in mine.documents.items():
+        share = count / len(texts)
+        elsewhere = theirs.documents[key] / len(others) if others else 0.0
+        if count < needed or key in whole or elsewhere * contrast > share:
+            continue
+        ranked.append((count * (1 + 0.5 * (len(key) - 1)), len(key), key))
+    ranked.sort(key=lambda item: (-item[0], -item[1], item[2]))
+    chosen: list[tuple[str, ...]] = []
+    for _weight, size, key in ranked:
+        if len(chosen) >= limit:
+            break
+        inside = any(_contains(other, key) for other in chosen)
+        overlaps = any(set(key) & set(other) for other in chosen)
+        if (size > 1 and inside) or not overlaps:
+            chosen.append(key)
+    return [_spelling(mine.spellings[key]) for key in chosen]
+
+
+def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    return any(
+        longer[i : i + len(shorter)] == shorter for i in range(len(longer) - len(shorter) + 1)
+    )
+
+
+def _spelling(spellings: Counter[str]) -> str:
+    """The most common way users wrote a phrase (the shorter, then alphabetical, on a tie)."""
+    return min(spellings.items(), key=lambda item: (-item[1], len(item[0]), item[0]))[0]

@@ -1,0 +1,1 @@
+"""Where patternbot meets workflow tools: the learning-suggestions stage, MCP, dot-ai records."""

@@ -1,0 +1,8 @@
+"""Evaluation worlds the learning engine was not calibrated on, built from the corpus at run time."""
+
+from testing.worlds.corpus import CorpusMissing
+from testing.worlds.generate import generate, write_repo
+from testing.worlds.model import World
+from testing.worlds.plans import WORLD_NAMES, load_world
+
+__all__ = ["WORLD_NAMES", "CorpusMissing", "World", "generate", "load_world", "write_repo"]
