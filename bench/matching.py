@@ -102,9 +102,12 @@ def matches(spec: dict[str, Any], p: dict[str, Any], kb_resources: dict[str, lis
     return False
 
 
-def owner_of(kind: str) -> str:
-    """Which engine owner a proposal kind concerns."""
-    return {"new_pattern": "GAPS", "policy": "POLICIES"}.get(kind, "SIGNALS")
+def owner_of(spec: dict[str, Any]) -> str:
+    """Which engine owner a ground-truth entry concerns (time phenomena: SIGNALS first)."""
+    owner = {"new_pattern": "GAPS", "policy": "POLICIES"}.get(spec["proposal"], "SIGNALS")
+    if "sinceDay" in spec or "untilDay" in spec:
+        return "SIGNALS (time)" + (f" + {owner}" if owner != "SIGNALS" else "")
+    return owner
 
 
 def owner_of_proposal(p: dict[str, Any]) -> str:

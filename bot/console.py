@@ -45,12 +45,12 @@ class InertStream(io.TextIOBase):
 
     def __init__(self, stream: IO[str]) -> None:
         super().__init__()
-        self._stream = stream
+        self.wrapped = stream
         self._pending = ""
         self._line_started = False  # part of the current line was already passed on
 
     def _clean(self, text: str) -> str:
-        return text if self._stream.isatty() else strip_control(text)
+        return text if self.wrapped.isatty() else strip_control(text)
 
     def write(self, text: str) -> int:
         self._pending += text
@@ -68,23 +68,23 @@ class InertStream(io.TextIOBase):
         else:
             text = inert_line_starts(text)
         self._line_started = not text.endswith("\n")
-        self._stream.write(text)
+        self.wrapped.write(text)
 
     def flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, ""
             self._emit(pending)
-        self._stream.flush()
+        self.wrapped.flush()
 
     def isatty(self) -> bool:
-        return self._stream.isatty()
+        return self.wrapped.isatty()
 
     def writable(self) -> bool:
         return True
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._stream, "encoding", "utf-8") or "utf-8"
+        return getattr(self.wrapped, "encoding", "utf-8") or "utf-8"
 
 
 @contextlib.contextmanager
@@ -100,6 +100,24 @@ def inert_output() -> Iterator[None]:
             out.flush()
             err.flush()
         sys.stdout, sys.stderr = saved
+
+
+@contextlib.contextmanager
+def protocol_output() -> Iterator[None]:
+    """The real standard output, for a protocol that frames its own output (MCP's JSON-RPC).
+
+    JSON-RPC frames are JSON objects, one per line: JSON escapes every control character, and no
+    frame can start with `:`, so the inert wrapping has nothing to add and would hide the file
+    descriptors the transport needs.
+    """
+    saved = sys.stdout
+    if isinstance(saved, InertStream):
+        saved.flush()
+        sys.stdout = saved.wrapped
+    try:
+        yield
+    finally:
+        sys.stdout = saved
 
 
 def stdout_console() -> Console:

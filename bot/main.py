@@ -16,6 +16,7 @@ from bot.error_handler import EXIT_USAGE, error_boundary
 # Imported lazily so `patternbot validate` does not pay for loading Qdrant or the ONNX runtime.
 COMMANDS = (
     "validate", "sync", "recommend", "metrics", "suggest", "propose", "run", "schema", "logs",
+    "stage", "mcp",
 )
 
 
@@ -137,6 +138,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     _add_logs(p, required=False)
     _add_proposal_flags(p)
+
+    p = sub.add_parser("stage", help="the final learning-suggestions stage of one workflow")
+    _add_repo(p)
+    _add_json(p)
+    p.add_argument("--workflow", required=True, metavar="ID", help="the finished workflow's id")
+    p.add_argument(
+        "--logs", nargs="+", metavar="PATH", help="workflow logs (default: paths.logs)"
+    )
+    p.add_argument(
+        "--platform", choices=("github", "local"), help="default: github with GITHUB_TOKEN"
+    )
+
+    p = sub.add_parser("mcp", help="serve patternbot's tools over MCP (stdio)")
+    _add_repo(p)
+    p.add_argument(
+        "--log", type=Path, metavar="FILE", help="where events go (default: <state>/logs/mcp.jsonl)"
+    )
+    p.add_argument(
+        "--logs", nargs="+", metavar="PATH", help="logs the stage reads (default: paths.logs)"
+    )
+    p.add_argument("--cluster", metavar="NAME", help="cluster recorded with every event")
 
     p = sub.add_parser("logs", help="bring workflow records from other tools into the log format")
     logs_sub = p.add_subparsers(dest="logs_command", metavar="SOURCE", required=True)

@@ -12,7 +12,8 @@ from bot.main import main
 from tests.support.kb import git
 from tests.support.platform import REPOSITORY, GitHubWorld, branches
 
-BRANCH = "patternbot/update-pattern/stateless-web-app"
+# <prefix>/<type>/<target>-<fingerprint>: the fingerprint of "add PodDisruptionBudget".
+BRANCH = "patternbot/update-pattern/stateless-web-app-1646843c20107f17"
 
 
 def write_logs(path: Path, workflows: int = 40, with_pdb: int = 36) -> Path:
@@ -121,8 +122,8 @@ def test_run_does_everything_and_writes_the_step_summary(
         "## patternbot run\n\n- Index: 3 added, 0 updated, 0 removed, 0 unchanged\n"
     )
     assert (
-        f"| created | `{BRANCH}` | patternbot: add PodDisruptionBudget to stateless-web-app |"
-        in text
+        f"| created | `{BRANCH}` | patternbot\\: add PodDisruptionBudget to "
+        "stateless\\-web\\-app |" in text
     )
 
 

@@ -23,7 +23,7 @@ from tests.support.platform import (
     update_suggestion,
 )
 
-BRANCH = "patternbot/update-pattern/stateless-web-app"
+BRANCH = "patternbot/update-pattern/stateless-web-app-fp-update-web"
 
 
 def platform_of(world: GitHubWorld) -> GitHubPlatform:
@@ -102,14 +102,16 @@ def test_a_human_push_is_left_alone_and_said_once(github_world: GitHubWorld) -> 
     human = commit_as_human(github_world.bare, BRANCH, "patterns/stateless-web-app.yaml", "id: x\n")
     for _ in range(2):
         outcome = run(github_world, [update_suggestion(hits=18, cases=20)])
-        assert statuses(outcome) == [(BRANCH, "skipped_human_edits")]
+        assert statuses(outcome) == [(BRANCH, "blocked_human_edits")]
     comments = github_world.standin.comments[1]
     assert len(comments) == 1
     assert comments[0].startswith(
         f"patternbot will no longer update this branch: commit {human[:12]}"
     )
     assert git(github_world.bare, "rev-parse", BRANCH).strip() == human
-    assert '"hits": 8, "cases": 10' in github_world.standin.pulls[1]["body"]
+    # The visible body stays as it was; the hidden record follows the evidence.
+    assert "8 of 10 cases" in github_world.standin.pulls[1]["body"]
+    assert '"hits": 18, "cases": 20' in github_world.standin.pulls[1]["body"]
     assert '"humanEdits": true' in github_world.standin.pulls[1]["body"]
 
 
@@ -149,7 +151,7 @@ def test_merged_is_accepted_and_merged_after_human_commits_is_modified(
     github_world.standin.merge(1)
     commit_as_human(
         github_world.bare,
-        "patternbot/create-pattern/grpc-backend",
+        "patternbot/create-pattern/fp-create-grpc-b",
         "patterns/grpc-backend.yaml",
         "id: grpc-backend\n",
     )
@@ -174,9 +176,9 @@ def test_the_dashboard_is_edited_in_place(github_world: GitHubWorld) -> None:
     issue = github_world.standin.issues[2]
     assert issue["labels"] == ["patternbot-dashboard"]
     assert (
-        "- `patternbot/update-pattern/stateless-web-app` — patternbot: add PodDisruptionBudget"
-        in issue["body"]
-    )
+        "- [ ] **open** patternbot\\: add PodDisruptionBudget to stateless\\-web\\-app "
+        "(confidence 0.82) https://github.example/acme/platform-kb/pull/1"
+    ) in issue["body"]
     assert run(github_world, [update_suggestion()], dashboard=True).dashboard == "unchanged"
     outcome = run(
         github_world,
@@ -187,7 +189,7 @@ def test_the_dashboard_is_edited_in_place(github_world: GitHubWorld) -> None:
     assert outcome.dashboard == "updated"
     assert list(github_world.standin.issues) == [2]
     assert (
-        "## Rate-limited (waiting for a free slot)\n\n- `patternbot/create-pattern/grpc-backend`"
+        "## Awaiting a free slot\n\n- [ ] patternbot\\: add pattern grpc\\-backend"
         in (github_world.standin.issues[2]["body"])
     )
     assert_responses_match_openapi(github_world)

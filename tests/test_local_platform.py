@@ -23,7 +23,8 @@ from tests.support.platform import (
     update_suggestion,
 )
 
-UPDATE_BRANCH = "patternbot/update-pattern/stateless-web-app"
+UPDATE_BRANCH = "patternbot/update-pattern/stateless-web-app-fp-update-web"
+DEPRECATE_BRANCH = "patternbot/deprecate-pattern/legacy-batch-fp-deprecate-leg"
 
 
 def run(
@@ -60,17 +61,17 @@ def test_one_branch_per_suggestion_and_the_checkout_untouched(platform_kb: Path)
     outcome = run(platform_kb, suggestions, max_new_per_run=5)
     assert statuses(outcome) == [
         (UPDATE_BRANCH, "created"),
-        ("patternbot/create-pattern/grpc-backend", "created"),
-        ("patternbot/create-policy/require-pod-priority", "created"),
-        ("patternbot/deprecate-pattern/legacy-batch", "created"),
+        ("patternbot/create-pattern/fp-create-grpc-b", "created"),
+        ("patternbot/create-policy/fp-policy-requir", "created"),
+        ("patternbot/deprecate-pattern/legacy-batch-fp-deprecate-leg", "created"),
     ]
     assert git(platform_kb, "rev-parse", "HEAD") == head
     assert git(platform_kb, "status", "--porcelain") == ""
     assert branches(platform_kb) == [
         "main",
-        "patternbot/create-pattern/grpc-backend",
-        "patternbot/create-policy/require-pod-priority",
-        "patternbot/deprecate-pattern/legacy-batch",
+        "patternbot/create-pattern/fp-create-grpc-b",
+        "patternbot/create-policy/fp-policy-requir",
+        "patternbot/deprecate-pattern/legacy-batch-fp-deprecate-leg",
         UPDATE_BRANCH,
     ]
     assert git(platform_kb, "diff", "--stat", "main", UPDATE_BRANCH) == (
@@ -94,7 +95,7 @@ def test_one_branch_per_suggestion_and_the_checkout_untouched(platform_kb: Path)
 
 def test_the_proposed_branch_validates(platform_kb: Path) -> None:
     run(platform_kb, [create_pattern_suggestion()])
-    git(platform_kb, "checkout", "-q", "patternbot/create-pattern/grpc-backend")
+    git(platform_kb, "checkout", "-q", "patternbot/create-pattern/fp-create-grpc-b")
     from bot.knowledge.repository import load_knowledge_base
 
     kb = load_knowledge_base(platform_kb)
@@ -121,14 +122,16 @@ def test_changed_evidence_updates_the_body_in_place(platform_kb: Path) -> None:
     assert saved["number"] == 1
 
 
-def test_a_changed_draft_adds_a_commit_on_top_of_the_bots_own(platform_kb: Path) -> None:
+def test_a_changed_draft_rebuilds_the_bot_only_branch_from_the_base(platform_kb: Path) -> None:
     run(platform_kb, [update_suggestion()])
-    tip = git(platform_kb, "rev-parse", UPDATE_BRANCH).strip()
     changed = update_suggestion()
     changed.changes = {"add": {"suggestedResources": ["PodDisruptionBudget", "NetworkPolicy"]}}
     outcome = run(platform_kb, [changed])
     assert statuses(outcome) == [(UPDATE_BRANCH, "updated")]
-    assert git(platform_kb, "rev-parse", f"{UPDATE_BRANCH}^").strip() == tip
+    # One commit on the base, whatever the history: the body's diff is the branch's diff.
+    assert git(platform_kb, "rev-parse", f"{UPDATE_BRANCH}^").strip() == git(
+        platform_kb, "rev-parse", "main"
+    ).strip()
     assert git(platform_kb, "diff", "--stat", "main", UPDATE_BRANCH) == (
         " patterns/stateless-web-app.yaml | 2 ++\n 1 file changed, 2 insertions(+)\n"
     )
@@ -141,7 +144,7 @@ def test_a_branch_a_human_pushed_to_is_left_alone_and_said_once(platform_kb: Pat
     )
     for _ in range(2):
         outcome = run(platform_kb, [update_suggestion(hits=18, cases=20)])
-        assert statuses(outcome) == [(UPDATE_BRANCH, "skipped_human_edits")]
+        assert statuses(outcome) == [(UPDATE_BRANCH, "blocked_human_edits")]
         assert git(platform_kb, "rev-parse", UPDATE_BRANCH).strip() == human
     saved = record(platform_kb, UPDATE_BRANCH)
     comments = saved["comments"]
@@ -149,13 +152,15 @@ def test_a_branch_a_human_pushed_to_is_left_alone_and_said_once(platform_kb: Pat
     assert comments[0].startswith(
         f"patternbot will no longer update this branch: commit {human[:12]} (human edit)"
     )
-    assert '"hits": 8, "cases": 10' in str(saved["body"])
+    # The visible body stays; the hidden record follows the evidence, so a close rejects it.
+    assert "8 of 10 cases" in str(saved["body"])
+    assert '"hits": 18, "cases": 20' in str(saved["body"])
 
 
 def test_merged_is_accepted_and_deleted_is_rejected(platform_kb: Path) -> None:
     run(platform_kb, [update_suggestion(), deprecate_suggestion()])
     git(platform_kb, "merge", "-q", "--no-edit", UPDATE_BRANCH)
-    git(platform_kb, "branch", "-q", "-D", "patternbot/deprecate-pattern/legacy-batch")
+    git(platform_kb, "branch", "-q", "-D", DEPRECATE_BRANCH)
     config = load_config(platform_kb)
     platform = LocalPlatform(GitRepo(platform_kb), config.state_dir, "patternbot")
     feedback = read_feedback(config, platform)
@@ -168,7 +173,7 @@ def test_merged_is_accepted_and_deleted_is_rejected(platform_kb: Path) -> None:
     # The merged change is in the knowledge base now: proposing it again has nothing to do.
     outcome = run(platform_kb, [update_suggestion()])
     assert [(r.status, r.reason) for r in outcome.results] == [
-        ("skipped", "patterns/stateless-web-app.yaml already holds this change")
+        ("skipped", "patterns/stateless-web-app.yaml on main already holds this change")
     ]
 
 
@@ -199,7 +204,7 @@ def test_below_the_threshold_is_held_back(platform_kb: Path) -> None:
 def test_dry_run_previews_and_touches_nothing(platform_kb: Path) -> None:
     refs = git(platform_kb, "for-each-ref")
     outcome = run(platform_kb, [update_suggestion()], dry_run=True)
-    assert statuses(outcome) == [(UPDATE_BRANCH, "created")]
+    assert statuses(outcome) == [(UPDATE_BRANCH, "would_create")]
     assert "+  - PodDisruptionBudget" in outcome.results[0].diff
     assert '"fingerprint": "fp-update-web"' in outcome.results[0].body
     assert git(platform_kb, "for-each-ref") == refs
@@ -247,10 +252,11 @@ def test_a_reproposal_after_rejection_keeps_the_old_record_and_links_it(platform
     assert statuses(outcome) == [(UPDATE_BRANCH, "created")]
     folder = platform_kb / ".patternbot" / "proposals"
     assert sorted(path.name for path in folder.iterdir()) == [
-        "patternbot__update-pattern__stateless-web-app.1.json",
-        "patternbot__update-pattern__stateless-web-app.json",
+        "patternbot__update-pattern__stateless-web-app-fp-update-web.1.json",
+        "patternbot__update-pattern__stateless-web-app-fp-update-web.json",
     ]
-    old = json.loads((folder / "patternbot__update-pattern__stateless-web-app.1.json").read_text())
+    old_name = "patternbot__update-pattern__stateless-web-app-fp-update-web.1.json"
+    old = json.loads((folder / old_name).read_text())
     assert (old["number"], old["state"]) == (1, "closed")
     new = record(platform_kb, UPDATE_BRANCH)
     assert (new["number"], new["state"]) == (2, "open")
@@ -267,10 +273,16 @@ def test_the_local_dashboard_is_a_file_rewritten_in_place(platform_kb: Path) -> 
     assert outcome.dashboard == "created"
     text = (platform_kb / ".patternbot" / "proposals" / "dashboard.md").read_text(encoding="utf-8")
     assert text.startswith("# patternbot dashboard\n\nKept up to date by patternbot")
-    assert "## Open suggestions\n\n- `patternbot/update-pattern/stateless-web-app` — " in text
     assert (
-        "## Rate-limited (waiting for a free slot)\n\n- `patternbot/create-pattern/grpc-backend` — "
-        "patternbot: add pattern grpc-backend (1 opened in this run (proposals.maxNewPerRun 1))"
+        "## Open suggestion pull requests\n\n- [ ] **open** patternbot\\: add "
+        "PodDisruptionBudget to stateless\\-web\\-app (confidence 0.82) local:"
+        f"{UPDATE_BRANCH}#1 — tick to rebuild the branch from `main` "
+        "<!-- patternbot-request: recreate fp-update-web -->\n"
+    ) in text
+    assert (
+        "## Awaiting a free slot\n\n- [ ] patternbot\\: add pattern grpc\\-backend "
+        "(confidence 0.78) — 1 opened in this run \\(proposals\\.maxNewPerRun 1\\) — tick to "
+        "open it now <!-- patternbot-request: open-now fp-create-grpc-backend -->\n"
     ) in text
     assert "| `update_pattern` | 0 | 0 | 0 | n/a | 0.70 |" in text
     again = run(platform_kb, suggestions, dashboard=True, max_new_per_run=0)

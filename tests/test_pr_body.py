@@ -47,7 +47,7 @@ def body_of(limit: int = 65_536, **kwargs: object) -> str:
         change,
         metadata(**kwargs),
         base_branch="main",
-        branch="patternbot/update-pattern/stateless-web-app",
+        branch="patternbot/update-pattern/stateless-web-app-fp-update-web",
         limit=limit,
     )
 
@@ -63,7 +63,7 @@ def test_titles_say_what_changes() -> None:
 
 def test_neutralise_stops_mentions_references_and_html() -> None:
     assert neutralise("ping @alice about #42 <img src=x> `rm` a|b") == (
-        f"ping @{ZWJ}alice about #{ZWJ}42 &lt;img src=x&gt; 'rm' a\\|b"
+        f"ping @{ZWJ}alice about \\#{ZWJ}42 &lt;img src=x&gt; \\`rm\\` a\\|b"
     )
     assert neutralise("line one\nline two") == "line one line two"
 
@@ -111,7 +111,7 @@ def test_body_has_evidence_table_chart_intents_diff_and_instructions() -> None:
     )
     assert "| `prod-eu` | 90% | 7 | 8 |" in body
     assert 'x-axis ["prod-eu", "staging"]' in body
-    assert f"- web frontend for @{ZWJ}alice, see #{ZWJ}42" in body
+    assert f"- web frontend for @{ZWJ}alice, see \\#{ZWJ}42" in body
     assert "```diff\n--- a/patterns/stateless-web-app.yaml\n" in body
     assert "+  - PodDisruptionBudget\n" in body
     assert "- **Reject**: close it." in body
@@ -143,4 +143,4 @@ def test_huge_bodies_keep_the_metadata_at_any_cost() -> None:
 
 
 def test_the_body_starts_with_the_change_as_a_heading() -> None:
-    assert body_of().splitlines()[0] == "## Add PodDisruptionBudget to stateless-web-app"
+    assert body_of().splitlines()[0] == "## Add PodDisruptionBudget to stateless\\-web\\-app"

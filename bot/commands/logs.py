@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
                 config.retrieval.limit,
                 include_deprecated=config.retrieval.include_deprecated,
             )
-            return [(m.id, m.score) for m in found.patterns], [(m.id, m.score) for m in found.policies]
+            patterns = [(m.id, m.score) for m in found.patterns]
+            return patterns, [(m.id, m.score) for m in found.policies]
 
         mapper = DescriptionMapper(kb, embedder, config.learning.duplicate_similarity)
         result = import_solutions(args.files, mapper, retriever, cluster=args.cluster)

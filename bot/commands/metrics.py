@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from bot.commands.common import analyse_from_args
 from bot.config import Config, load_config
 from bot.console import print_json, stdout_console, warn
 from bot.error_handler import EXIT_FAILURE, EXIT_OK
@@ -47,10 +46,16 @@ _PRINTED_FIELDS = {
     "patterns", "policies", "rejected_lines", "duplicate_events", "anomalies", "window", "events",
     "workflows", "workflows_with_solution", "deployed_solutions",
 }  # fmt: skip
+_LEARNING_ITEM_FIELDS = ("errors", "failedByDay")
 
 
 def _report_data(report: UsageReport, nested: bool = True) -> dict[str, Any]:
     data = report.model_dump(mode="json", by_alias=True, include=_PRINTED_FIELDS)
+    for items in (data["patterns"], data["policies"]):
+        for item in items.values():
+            # Learning inputs, not computed by this command (see AggregationOptions).
+            for key in _LEARNING_ITEM_FIELDS:
+                item.pop(key, None)
     result: dict[str, Any] = {
         "patterns": data["patterns"],
         "policies": data["policies"],
@@ -118,7 +123,19 @@ def run(args: argparse.Namespace) -> int:
     kb = load_knowledge_base(config.root, config.paths.patterns, config.paths.policies)
     if kb.problems:
         warn(f"the knowledge base has {len(kb.problems)} problem(s); run `patternbot validate`")
-    report = analyse_from_args(config, kb, args, cluster=args.cluster)
+    from bot.logs.analysis import analyse_logs  # DuckDB loads only when logs are read
+
+    report = analyse_logs(
+        config,
+        kb,
+        args.logs,
+        since=args.since,
+        until=args.until,
+        cluster=args.cluster,
+        strict=args.strict,
+        quarantine_path=args.quarantine,
+        learning_inputs=False,
+    )
     index_updates: dict[str, int] | None = None
     status = EXIT_OK
     if not args.no_index:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.commands.propose import exit_code, outcome_data, print_outcome, propose_report
 from bot.config import Config, load_config
-from bot.console import print_json, progress
+from bot.console import print_json, progress, warn
 from bot.platform.all_platforms import check_platform
+from bot.platform.markdown import code, inert
 from bot.platform.proposer import ProposeOutcome
+
+if TYPE_CHECKING:
+    from bot.learning.engine import HeldBack
 
 
 def default_logs(config: Config) -> list[str]:
@@ -18,28 +24,73 @@ def default_logs(config: Config) -> list[str]:
     return [str(config.root / path) for path in config.paths.logs]
 
 
-def step_summary(outcome: ProposeOutcome, workflows: int, synced: str) -> str:
-    """The Markdown written to $GITHUB_STEP_SUMMARY."""
+def step_summary(
+    outcome: ProposeOutcome,
+    workflows: int,
+    synced: str,
+    figures: dict[str, Any] | None = None,
+    held: Sequence[HeldBack] = (),
+    min_confidence: float | None = None,
+) -> str:
+    """The Markdown written to $GITHUB_STEP_SUMMARY: what a reviewer can act on."""
+    figures = figures or {}
     lines = [
         "## patternbot run",
         "",
-        f"- Index: {synced}",
+        f"- Index: {inert(synced)}",
         f"- Workflows analysed: {workflows}",
-        f"- Platform: {outcome.platform}, base `{outcome.base}`"
+        f"- Platform: {outcome.platform}, base {code(outcome.base)}"
         + (" (dry run)" if outcome.dry_run else ""),
     ]
+    if outcome.dashboard_url:
+        lines.append(f"- Dashboard: {outcome.dashboard_url} ({outcome.dashboard})")
     if outcome.stopped:
-        lines.append(f"- **Stopped**: {outcome.stopped}")
+        lines.append(f"- **Stopped**: {inert(outcome.stopped)}")
+    overall = figures.get("acceptanceOverall")
+    if overall and overall.get("rate") is not None:
+        decided = overall["accepted"] + overall["modified"] + overall["rejected"]
+        lines.append(
+            f"- Acceptance: {overall['accepted'] + overall['modified']} of {decided} decided "
+            f"({overall['rate']:.0%}; target {overall['target']:.0%})"
+        )
+    for url in figures.get("acknowledgedRejections", []):
+        lines.append(f"- Rejection read this run: {url}")
+    thresholds: dict[str, float] = figures.get("thresholds", {})
+    acceptance: dict[str, dict[str, Any]] = figures.get("acceptance", {})
+    for kind, value in sorted(thresholds.items()):
+        if min_confidence is not None and abs(value - min_confidence) > 1e-9:
+            counts = acceptance.get(kind, {})
+            lines.append(
+                f"- Threshold {code(kind)}: {value:.2f} instead of {min_confidence:.2f} "
+                f"({counts.get('accepted', 0)} accepted, {counts.get('modified', 0)} modified, "
+                f"{counts.get('rejected', 0)} rejected)"
+            )
     lines += ["", "| Status | Branch | Title | Details |", "| --- | --- | --- | --- |"]
     for result in outcome.results:
-        details = " ".join(part for part in (result.reason, result.url) if part)
+        details = " ".join(part for part in (inert(result.reason or ""), result.url or "") if part)
         lines.append(
-            f"| {result.status} | `{result.branch}` | {result.title} "
-            f"| {details.replace('|', '/')} |"
+            f"| {result.status.value} | {code(result.branch)} | {inert(result.title)} "
+            f"| {details} |"
         )
     if not outcome.results:
         lines.append("| none | | no suggestions this run | |")
+    if held:
+        lines += ["", "### Held back by the engine", ""]
+        lines += [
+            f"- {code(item.signal)} {code(item.item)}: {inert(item.reason)}"
+            for item in sorted(held, key=lambda i: (i.signal, i.item, i.reason))
+        ]
     return "\n".join(lines) + "\n"
+
+
+def write_step_summary(path: str, text: str) -> str | None:
+    """Append to $GITHUB_STEP_SUMMARY; a failure (full disk...) is a warning, never a crash."""
+    try:
+        with Path(path).open("a", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        return f"could not write the step summary to {path}: {exc.strerror or exc}"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,6 +140,15 @@ def run(args: argparse.Namespace) -> int:
         print_outcome(outcome, engine)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
-        with Path(summary_file).open("a", encoding="utf-8") as stream:
-            stream.write(step_summary(outcome, report.workflows, summary))
+        text = step_summary(
+            outcome,
+            report.workflows,
+            summary,
+            figures,
+            engine.held_back,
+            config.learning.min_confidence,
+        )
+        problem = write_step_summary(summary_file, text)
+        if problem:
+            warn(problem)
     return exit_code(outcome)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bot.commands.common import analyse_from_args, load_valid_knowledge_base, open_optional_index
 from bot.config import load_config
-from bot.console import print_json, stdout_console
+from bot.console import print_json, stdout_console, warn
 from bot.error_handler import EXIT_OK
 from bot.errors import UsageError
 from bot.learning.history import InMemoryDecisionHistory
@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
             min_confidence=args.min_confidence, limit=args.limit,
             drafter=drafter_from_environment(config),
         )  # fmt: skip
+    # The engine returns warnings; this is the one place they are printed (standard error).
+    for message in result.warnings:
+        warn(message)
     if args.json:
         print_json(
             {

@@ -30,8 +30,6 @@ from bot.index.store import (
     DENSE,
     IN_USE,
     LEXICAL,
-    RRF_K,
-    RRF_WEIGHTS,
     SCROLL_PAGE,
     UPSERT_BATCH,
     Hit,
@@ -39,7 +37,6 @@ from bot.index.store import (
     IndexPoint,
     Kind,
     Layout,
-    candidates_for,
     point_id,
 )
 
@@ -75,10 +72,9 @@ class QdrantClientIndex(Index):
         self.client = client
 
     @classmethod
-    @contextlib.contextmanager
-    def local(cls, folder: Path, prefix: str) -> Iterator[QdrantClientIndex]:
+    def local(cls, folder: Path, prefix: str) -> QdrantClientIndex:
         """qdrant-client's local mode on `folder` (the benchmark, the equivalence test, and
-        reading a folder an older patternbot wrote)."""
+        reading a folder an older patternbot wrote); close it, or use it in a `with`."""
         try:
             client = QdrantClient(path=str(folder))
         except RuntimeError as exc:
@@ -87,11 +83,7 @@ class QdrantClientIndex(Index):
             raise IndexUnavailableError(f"Qdrant at {folder}: cannot open: {exc}") from exc
         except (OSError, ValueError) as exc:
             raise IndexUnavailableError(f"Qdrant at {folder}: cannot open: {exc}") from exc
-        index = cls(client, prefix, str(folder))
-        try:
-            yield index
-        finally:
-            index.close()
+        return cls(client, prefix, str(folder))
 
     @contextlib.contextmanager
     def _translated(self, action: str) -> Iterator[None]:
@@ -227,50 +219,54 @@ class QdrantClientIndex(Index):
             )
         return [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in response.points]
 
-    def hybrid_query(
+    def search(
         self,
         kind: Kind,
         dense: Sequence[float],
-        sparse: SparseTerms,
+        sparse: SparseTerms | None,
         limit: int,
         *,
         exclude_deprecated: bool,
-    ) -> list[Hit]:
+    ) -> list[list[tuple[str, float]]]:
         query_filter = _NOT_DEPRECATED if exclude_deprecated else None
-        candidates = candidates_for(limit)
-        dense_query = [[float(x) for x in dense]]
-        prefetch = [
-            models.Prefetch(query=dense_query, using=DENSE, limit=candidates, filter=query_filter)
-        ]
-        if sparse.indices:
-            prefetch.append(
-                models.Prefetch(
+        requests = [
+            models.QueryRequest(
+                query=[[float(x) for x in dense]], using=DENSE, limit=limit,
+                filter=query_filter, with_payload=["id"],
+            )
+        ]  # fmt: skip
+        if sparse is not None:
+            requests.append(
+                models.QueryRequest(
                     query=models.SparseVector(indices=sparse.indices, values=sparse.values),
                     using=LEXICAL,
-                    limit=candidates,
+                    limit=limit,
                     filter=query_filter,
+                    with_payload=["id"],
                 )
             )
         with self._translated(f"search collection {self.collection(kind)}"):
-            response = self.client.query_points(
-                self.collection(kind),
-                prefetch=prefetch,
-                query=models.RrfQuery(
-                    rrf=models.Rrf(k=RRF_K, weights=list(RRF_WEIGHTS[: len(prefetch)]))
-                ),
-                query_filter=query_filter,
-                limit=limit,
-                with_payload=True,
-                with_vectors=[DENSE],
-            )
+            responses = self.client.query_batch_points(self.collection(kind), requests)
         return [
-            Hit(
-                item_id=str((p.payload or {}).get("id", p.id)),
-                payload=dict(p.payload or {}),
-                dense=_rows(p.vector),
-            )
-            for p in response.points
+            [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in response.points]
+            for response in responses
         ]
+
+    def hits(self, kind: Kind, item_ids: Sequence[str]) -> list[Hit]:
+        if not item_ids:
+            return []
+        ids: list[models.ExtendedPointId] = [point_id(kind, i) for i in item_ids]
+        with self._translated(f"read collection {self.collection(kind)}"):
+            records = self.client.retrieve(
+                self.collection(kind), ids=ids, with_payload=True, with_vectors=[DENSE]
+            )
+        found = {
+            str((r.payload or {}).get("id", r.id)): Hit(
+                str((r.payload or {}).get("id", r.id)), dict(r.payload or {}), _rows(r.vector)
+            )
+            for r in records
+        }
+        return [found[i] for i in item_ids if i in found]
 
     def item_vectors(
         self, kind: Kind, item_ids: Sequence[str] | None = None

@@ -29,9 +29,8 @@ from bot.index.sparse import SparseTerms
 from bot.index.store import (
     DENSE,
     IN_USE,
+    KINDS,
     LEXICAL,
-    RRF_K,
-    RRF_WEIGHTS,
     SCROLL_PAGE,
     UPSERT_BATCH,
     Hit,
@@ -39,7 +38,6 @@ from bot.index.store import (
     IndexPoint,
     Kind,
     Layout,
-    candidates_for,
     point_id,
 )
 
@@ -134,6 +132,7 @@ class EdgeIndex(Index):
         self.folder = folder
         self._lock = lock
         self._shards: dict[Kind, qe.EdgeShard] = {}
+        self._legacy: dict[Kind, dict[str, dict[str, Any]]] | None = None
 
     @classmethod
     def open(cls, folder: Path, prefix: str) -> EdgeIndex:
@@ -268,51 +267,45 @@ class EdgeIndex(Index):
             )
         return [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in points]
 
-    def hybrid_query(
+    def search(
         self,
         kind: Kind,
         dense: Sequence[float],
-        sparse: SparseTerms,
+        sparse: SparseTerms | None,
         limit: int,
         *,
         exclude_deprecated: bool,
-    ) -> list[Hit]:
+    ) -> list[list[tuple[str, float]]]:
         query_filter = _NOT_DEPRECATED if exclude_deprecated else None
-        candidates = candidates_for(limit)
-        prefetch = [
-            qe.Prefetch(
-                limit=candidates,
-                query=qe.Query.Nearest([[float(x) for x in dense]], using=DENSE),
-                filter=query_filter,
-            )
-        ]
-        if sparse.indices:
-            prefetch.append(
-                qe.Prefetch(
-                    limit=candidates,
-                    query=qe.Query.Nearest(_sparse(sparse), using=LEXICAL),
-                    filter=query_filter,
-                )
-            )
-        request = qe.QueryRequest(
-            limit=limit,
-            prefetches=prefetch,
-            # The stub types Fusion.Rrf as not a Fusion; the engine accepts it (tested).
-            query=qe.Fusion.Rrf(k=RRF_K, weights=list(RRF_WEIGHTS[: len(prefetch)])),  # type: ignore[arg-type]
-            filter=query_filter,
-            with_payload=True,
-            with_vector=[DENSE],
+        queries = [qe.Query.Nearest([[float(x) for x in dense]], using=DENSE)]
+        if sparse is not None:
+            queries.append(qe.Query.Nearest(_sparse(sparse), using=LEXICAL))
+        batch = qe.QueryBatchRequest(
+            [
+                qe.QueryRequest(limit=limit, query=q, filter=query_filter, with_payload=["id"])
+                for q in queries
+            ]
         )
         with self._translated(f"search collection {self.collection(kind)}"):
-            points = self._shard(kind).query(request)
+            results = self._shard(kind).query_batch(batch)
         return [
-            Hit(
-                item_id=str((p.payload or {}).get("id", p.id)),
-                payload=dict(p.payload or {}),
-                dense=_rows(p.vector),
-            )
-            for p in points
+            [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in points]
+            for points in results
         ]
+
+    def hits(self, kind: Kind, item_ids: Sequence[str]) -> list[Hit]:
+        if not item_ids:
+            return []
+        ids: list[Any] = [point_id(kind, i) for i in item_ids]
+        with self._translated(f"read collection {self.collection(kind)}"):
+            records = self._shard(kind).retrieve(ids, True, [DENSE])
+        found = {
+            str((r.payload or {}).get("id", r.id)): Hit(
+                str((r.payload or {}).get("id", r.id)), dict(r.payload or {}), _rows(r.vector)
+            )
+            for r in records
+        }
+        return [found[i] for i in item_ids if i in found]
 
     def item_vectors(
         self, kind: Kind, item_ids: Sequence[str] | None = None
@@ -346,35 +339,43 @@ class EdgeIndex(Index):
         return "the folder holds an index written by qdrant-client's local mode (older patternbot)"
 
     def retire_legacy(self, kind: Kind) -> tuple[str, dict[str, dict[str, Any]]] | None:
-        legacy = self.folder / LEGACY_COLLECTIONS / self.collection(kind)
-        if not legacy.is_dir():
+        if self._legacy is None:
+            self._legacy = self._take_legacy()
+        if kind not in self._legacy:
             return None
-        payloads = self._legacy_payloads(kind)
-        with self._translated(f"delete collection {self.collection(kind)}"):
-            shutil.rmtree(legacy)
-            if not any((self.folder / LEGACY_COLLECTIONS).iterdir()):
-                (self.folder / LEGACY_COLLECTIONS).rmdir()
-                (self.folder / LEGACY_META).unlink(missing_ok=True)
         reason = (
             f"collection {self.collection(kind)} was written by qdrant-client's local mode; "
             "the embedded index is now Qdrant Edge"
         )
-        return reason, payloads
+        return reason, self._legacy.pop(kind)
 
-    def _legacy_payloads(self, kind: Kind) -> dict[str, dict[str, Any]]:
-        """Payloads of a collection qdrant-client's local mode wrote (to keep usage metrics).
+    def _take_legacy(self) -> dict[Kind, dict[str, dict[str, Any]]]:
+        """Payloads of our collections in a folder qdrant-client's local mode wrote (to keep
+        usage metrics), then those collections removed from disk.
 
-        qdrant-client takes the same lock file, so ours is released while it reads.
+        Both kinds are read in one session: qdrant-client recreates a collection its meta.json
+        lists. It takes the same lock file, so ours is released while it reads.
         """
+        legacy = self.folder / LEGACY_COLLECTIONS
+        kinds: list[Kind] = [k for k in KINDS if (legacy / self.collection(k)).is_dir()]
+        if not kinds:
+            return {}
         from bot.index.client import QdrantClientIndex
 
         self._lock.release()
         try:
             with QdrantClientIndex.local(self.folder, self.prefix) as old:
-                return old.payloads(kind)
+                taken = {kind: old.payloads(kind) for kind in kinds}
         finally:
             if not self._lock.acquire():
                 raise IndexUnavailableError(f"Qdrant at {self.location}: {IN_USE}")
+        with self._translated("remove the qdrant-client local-mode collections"):
+            for kind in kinds:
+                shutil.rmtree(legacy / self.collection(kind))
+            if not any(legacy.iterdir()):
+                legacy.rmdir()
+                (self.folder / LEGACY_META).unlink(missing_ok=True)
+        return taken
 
     def close(self) -> None:
         shards, self._shards = list(self._shards.values()), {}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
 import numpy as np
 import numpy.typing as npt
 
+from bot.index.fusion import rrf
 from bot.index.sparse import SparseTerms
 
 if TYPE_CHECKING:
@@ -149,7 +150,6 @@ class Index(abc.ABC):
     def nearest(self, kind: Kind, vector: Sequence[float], limit: int) -> list[tuple[str, float]]:
         """The `limit` items closest to `vector`: (id, cosine to the closest semantic text)."""
 
-    @abc.abstractmethod
     def hybrid_query(
         self,
         kind: Kind,
@@ -161,7 +161,31 @@ class Index(abc.ABC):
     ) -> list[Hit]:
         """Items ranked by weighted Reciprocal Rank Fusion (RRF_K, RRF_WEIGHTS) of a dense MAX_SIM
         search and a lexical IDF search, `candidates_for(limit)` each; `deprecated: true` items
-        left out when asked."""
+        left out when asked. The engine searches; the fusion is ours (bot/index/fusion.py), so
+        equal scores order the same way in every engine and every run."""
+        lists = self.search(
+            kind, dense, sparse if sparse.indices else None, candidates_for(limit),
+            exclude_deprecated=exclude_deprecated,
+        )  # fmt: skip
+        fused = rrf(lists, RRF_WEIGHTS[: len(lists)], RRF_K)[:limit]
+        return self.hits(kind, [item_id for item_id, _ in fused])
+
+    @abc.abstractmethod
+    def search(
+        self,
+        kind: Kind,
+        dense: Sequence[float],
+        sparse: SparseTerms | None,
+        limit: int,
+        *,
+        exclude_deprecated: bool,
+    ) -> list[list[tuple[str, float]]]:
+        """The dense (MAX_SIM cosine) and, given terms, lexical (IDF-weighted dot product)
+        results, `limit` each, as (item id, score) lists: one batch for the engine."""
+
+    @abc.abstractmethod
+    def hits(self, kind: Kind, item_ids: Sequence[str]) -> list[Hit]:
+        """Payloads and dense rows of items, in the order asked (missing ones left out)."""
 
     @abc.abstractmethod
     def item_vectors(

@@ -41,6 +41,8 @@ class KnowledgeBase:
     problems: list[Problem] = field(default_factory=list)
     # Informational: where createdAt/createdBy came from when git could not say (validate -v).
     notes: list[Problem] = field(default_factory=list)
+    # Files parsed as YAML in this load; the others came from the parse cache (parse_cache.py).
+    parsed_files: int = 0
 
     def path_of(self, kind: str, item_id: str) -> Path:
         """The file a pattern ('pattern') or policy ('policy') was loaded from."""
@@ -116,6 +118,7 @@ class LoadedItem:
     item: Pattern | Policy | None
     problems: list[Problem]
     id_line: int = 1
+    parsed: bool = True
     # The commit (or uncommitted file) createdAt/createdBy were taken from, when the file omits one.
     derived_from: Origin | None = None
 
@@ -200,11 +203,12 @@ def load_item(
         item = model.model_validate(values)
     except ValidationError as exc:
         problems = problems_from_validation(exc, data, shown, model)
-        return LoadedItem(None, sorted([*problems, *name_problems]), id_line, origin)
+        problems = sorted([*problems, *name_problems])
+        return LoadedItem(None, problems, id_line, cached is None, origin)
     item.mark_source(path)
     if cache is not None and cached is None and not name_problems:
         cache.put(key, _plain(written), id_line)
-    return LoadedItem(item, name_problems, id_line, origin)
+    return LoadedItem(item, name_problems, id_line, cached is None, origin)
 
 
 def _folder_problems(root: Path, folders: list[str]) -> list[Problem]:
@@ -263,6 +267,7 @@ def load_knowledge_base(
     for folder, model in ((folders[0], Pattern), (folders[1], Policy)):
         for path in item_files(folder):
             loaded = load_item(path, model, root, provenance=provenance, cache=cache)
+            kb.parsed_files += loaded.parsed
             kb.problems.extend(loaded.problems)
             item = loaded.item
             if item is None:

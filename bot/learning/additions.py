@@ -25,12 +25,13 @@ from bot.learning.findings import (
     on_cluster,
     scoped_identity,
 )
-from bot.learning.signal import ProportionSignal
+from bot.learning.signal import ProportionSignal, could_be_a_regularity
 from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
 from bot.learning.wording import kinds_phrase, percent
 from bot.logs.usage import UsageReport
 
 SIGNAL = SignalName.COMMON_ADDITIONS
+_CONDITIONAL = ("withPartner", "withoutPartner")
 
 
 @dataclass
@@ -108,29 +109,41 @@ def _explaining_partner(
 def _from_profiles(ctx: SignalContext, report: UsageReport) -> list[Finding]:
     z = ctx.settings.confidence_z
     counts = _count(ctx, report)
-    findings = []
-    for pattern_id in sorted(counts.added):
-        for kind, hits in sorted(counts.added[pattern_id].items()):
-            cases = counts.uses[pattern_id]
-            details: dict[str, Any] = {}
-            attribution = _explaining_partner(counts, pattern_id, kind, z)
-            if attribution is not None:
-                # Judged on the uses the partner does not explain.
-                details["attribution"] = attribution
-                hits = attribution["withoutPartner"]["hits"]
-                cases = attribution["withoutPartner"]["cases"]
-            findings.append(
-                Finding(
-                    signal=SIGNAL,
-                    key=(pattern_id, kind),
-                    hits=hits,
-                    cases=cases,
-                    confidence=wilson_lower_bound(hits, cases, z),
-                    details=details,
-                    patterns_used=[pattern_id],
-                    condition=_condition(attribution),
-                )
+    attributions = {
+        (pattern_id, kind): _explaining_partner(counts, pattern_id, kind, z)
+        for pattern_id in sorted(counts.added)
+        for kind in sorted(counts.added[pattern_id])
+    }
+    # The partner's evidence says which patterns' uses it explains the kind in.
+    explains: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for (pattern_id, kind), attribution in attributions.items():
+        if attribution is not None:
+            explains[(attribution["explainedBy"], kind)].append(
+                {"pattern": pattern_id, **{k: attribution[k] for k in _CONDITIONAL}}
             )
+    findings = []
+    for (pattern_id, kind), attribution in attributions.items():
+        hits, cases = counts.added[pattern_id][kind], counts.uses[pattern_id]
+        details: dict[str, Any] = {}
+        if attribution is not None:
+            # Judged on the uses the partner does not explain.
+            details["attribution"] = attribution
+            hits = attribution["withoutPartner"]["hits"]
+            cases = attribution["withoutPartner"]["cases"]
+        if (pattern_id, kind) in explains:
+            details["explains"] = explains[(pattern_id, kind)]
+        findings.append(
+            Finding(
+                signal=SIGNAL,
+                key=(pattern_id, kind),
+                hits=hits,
+                cases=cases,
+                confidence=wilson_lower_bound(hits, cases, z),
+                details=details,
+                patterns_used=[pattern_id],
+                condition=_condition(attribution),
+            )
+        )
     return findings
 
 
@@ -213,11 +226,7 @@ def build(ctx: SignalContext, findings: list[Finding], report: UsageReport) -> l
                 "hits": f.hits,
                 "frequency": round(f.frequency or 0.0, 4),
                 "confidence": round(f.confidence, 4),
-                **(
-                    {"attribution": f.details["attribution"]}
-                    if "attribution" in f.details
-                    else {}
-                ),
+                **{k: f.details[k] for k in ("attribution", "explains") if k in f.details},
             }
             for f in group
         }
@@ -254,8 +263,15 @@ class CommonAdditions(ProportionSignal):
         attribution = finding.details.get("attribution")
         if attribution is not None:
             everywhere = attribution["allUses"]
-            return wilson_upper_bound(everywhere["hits"], everywhere["cases"]) >= threshold
-        return super().listed_when_held(finding, threshold)
+            naive = Finding(
+                signal=SIGNAL,
+                key=finding.key,
+                hits=everywhere["hits"],
+                cases=everywhere["cases"],
+                confidence=0.0,
+            )
+            return could_be_a_regularity(naive, threshold)
+        return could_be_a_regularity(finding, threshold)
 
     def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
         uses = _uses(report, key[0])

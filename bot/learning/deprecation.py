@@ -88,8 +88,10 @@ def measure_failing(ctx: SignalContext, report: UsageReport) -> list[Finding]:
             "otherCases": base_cases,
             "rateRatio": None if base_rate == 0 else round(rate / base_rate, 4),
             "zStatistic": None if statistic is None else round(statistic, 4),
-            "errors": dominant_errors(usage),
         }
+        errors = dominant_errors(usage)
+        if errors:
+            details["errors"] = errors
         if burst.days:
             details["burstDays"] = burst.days
             details["failuresOnBurstDays"] = own_burst

@@ -185,8 +185,8 @@ def draft_triggers(texts: list[str], others: list[str], resources: list[str]) ->
 
 
 def draft_id(triggers: list[str], taken: set[str]) -> str:
-    """A free, valid id from the leading trigger words: `message-broker-event-streaming`."""
-    words = list(dict.fromkeys(w for t in triggers[:2] for w in clean_words(t)))[:MAX_ID_WORDS]
+    """A free, valid id from the topic's words: `message-broker`, `backup-snapshot`."""
+    words = clean_words(_topic(triggers))[:MAX_ID_WORDS]
     slug = id_slug(" ".join(words), fallback="gap-pattern")
     while len(slug) > MAX_ID_LENGTH and "-" in slug:
         slug = slug.rsplit("-", 1)[0]
@@ -194,8 +194,8 @@ def draft_id(triggers: list[str], taken: set[str]) -> str:
 
 
 def _topic(triggers: list[str]) -> str:
-    """The leading trigger words, once each: `model inference` from `model`, `inference`."""
-    return " ".join(dict.fromkeys(" ".join(triggers[:2]).split()))
+    """What the pattern is about: its leading phrase of several words, else its leading word."""
+    return next((t for t in triggers if " " in t), triggers[0])
 
 
 def _shares_phrase(resources: list[str], shares: dict[str, float]) -> str:

@@ -28,9 +28,16 @@ GENERIC_WORDS = frozenset(
     endpoint instance instances component components thing solution solutions simple small
     big large fast quick easy basic internal external other others every each all daily weekly
     good better best support supports team teams company project projects
+    serve serving host hosting run expose provide manage handle put keep add start launch spin
+    provision
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
-_GENERIC_STEMS = frozenset(stem(word) for word in GENERIC_WORDS | STOPWORDS)
+# Connecting words: like stop words, they never start, end or stand for a phrase.
+CONNECTING_WORDS = frozenset(
+    "between across within via per through behind without after before about among onto".split()
+)
+_SKIPPED = STOPWORDS | CONNECTING_WORDS
+_GENERIC_STEMS = frozenset(stem(word) for word in GENERIC_WORDS | _SKIPPED)
 
 _UNTRUSTED = re.compile(
     r"""
@@ -57,7 +64,7 @@ def clean_words(text: str) -> list[str]:
 
 def is_generic(word: str) -> bool:
     """True for a stop word or a word that names no topic on its own."""
-    return word in STOPWORDS or word in GENERIC_WORDS or stem(word) in _GENERIC_STEMS
+    return word in _SKIPPED or word in GENERIC_WORDS or stem(word) in _GENERIC_STEMS
 
 
 @dataclass
@@ -72,7 +79,7 @@ def _grams(text: str) -> dict[tuple[str, ...], str]:
     Stop words separate nothing ("backups of databases" holds "backups databases"), as before;
     a phrase of generic words only, or repeating a stem, is no phrase.
     """
-    words = [w for w in clean_words(text) if w not in STOPWORDS]
+    words = [w for w in clean_words(text) if w not in _SKIPPED]
     found: dict[tuple[str, ...], str] = {}
     for size in range(1, MAX_PHRASE_WORDS + 1):
         for start in range(len(words) - size + 1):
@@ -99,36 +106,52 @@ def topic_phrases(
     *,
     limit: int = 6,
     min_share: float = 0.15,
+    relative: float = 0.5,
     contrast: float = 2.0,
 ) -> list[str]:
     """Phrases that name what `texts` are about, most telling first, at most `limit`.
 
-    A phrase must occur (by stem) in at least `min_share` of the texts and in two of them, and
-    its share among `others` (the other weak requests) must be under 1/`contrast` of its share
-    here. Longer phrases weigh more (each extra word as half a text); a shorter phrase is kept
-    only when it is part of a chosen longer one or shares no stem with the chosen phrases. No
-    phrase is ever a whole text.
+    A phrase must occur (by stem) in two of the texts, in at least `min_share` of them and at
+    least `relative` times as often as the group's most common phrase: a family's phrasings recur
+    about equally, while the subjects they are applied to ("checkout", "clickstream") spread
+    thinner. Its share among `others` (the other weak requests) must be under 1/`contrast` of its
+    share here. Longer phrases weigh more (each extra word as half a text). A phrase sharing a
+    stem with a chosen one is kept only when it holds it ("event streaming" after "event") or
+    when it is part of it and occurs in more texts. No phrase is ever a whole text.
     """
     if not texts:
         return []
     mine, theirs = _count(texts), _count(others)
-    needed = max(2, math.ceil(min_share * len(texts)))
-    whole = {tuple(stem(w) for w in clean_words(t) if w not in STOPWORDS) for t in texts}
-    ranked = []
-    for key, count in mine.documents.items():
-        share = count / len(texts)
-        elsewhere = theirs.documents[key] / len(others) if others else 0.0
-        if count < needed or key in whole or elsewhere * contrast > share:
-            continue
-        ranked.append((count * (1 + 0.5 * (len(key) - 1)), len(key), key))
-    ranked.sort(key=lambda item: (-item[0], -item[1], item[2]))
+    whole = {tuple(stem(w) for w in clean_words(t) if w not in _SKIPPED) for t in texts}
+    candidates = {
+        key: count
+        for key, count in mine.documents.items()
+        if key not in whole
+        and (theirs.documents[key] / len(others) if others else 0.0) * contrast
+        <= count / len(texts)
+    }
+    if not candidates:
+        return []
+    needed = max(
+        2, math.ceil(min_share * len(texts)), math.ceil(relative * max(candidates.values()))
+    )
+    ranked = sorted(
+        ((count * (1 + 0.5 * (len(key) - 1)), len(key), key)
+         for key, count in candidates.items() if count >= needed),
+        key=lambda item: (-item[0], -item[1], item[2]),
+    )  # fmt: skip
+    count_of = mine.documents
     chosen: list[tuple[str, ...]] = []
-    for _weight, size, key in ranked:
+    for _weight, _size, key in ranked:
         if len(chosen) >= limit:
             break
-        inside = any(_contains(other, key) for other in chosen)
-        overlaps = any(set(key) & set(other) for other in chosen)
-        if (size > 1 and inside) or not overlaps:
+        related = [other for other in chosen if set(key) & set(other)]
+        # A longer phrase holding a chosen one is more specific; a part of a chosen phrase adds
+        # something only when it also stands in other texts.
+        if all(
+            _contains(key, other) or (_contains(other, key) and count_of[key] > count_of[other])
+            for other in related
+        ):
             chosen.append(key)
     return [_spelling(mine.spellings[key]) for key in chosen]
 

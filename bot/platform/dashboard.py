@@ -52,6 +52,13 @@ def _health(items: Mapping[str, ItemUsage], noun: str) -> list[str]:
     return lines
 
 
+def _standing(status: ProposalStatus) -> str:
+    """How an open pull request stands, not what this run did to it: re-runs draw the same."""
+    if status in (ProposalStatus.CONFLICT, ProposalStatus.BLOCKED_HUMAN_EDITS):
+        return status.value
+    return "open"
+
+
 def _link(row: ProposalResult) -> str:
     return f" {row.url}" if row.url else ""
 
@@ -208,7 +215,7 @@ def render_dashboard(
         checkbox(
             "recreate",
             row.fingerprint,
-            f"**{row.status.value}** {inert(row.title)} (confidence {row.confidence:.2f})"
+            f"**{_standing(row.status)}** {inert(row.title)} (confidence {row.confidence:.2f})"
             f"{_link(row)}{_reason(row.reason)} — tick to rebuild the branch from {code(base)}",
         )
         for row in open_rows

@@ -815,7 +815,8 @@ def _guarded(outcome: ProposeOutcome, branch: str, action: Any) -> None:
         outcome.stopped = str(exc)
         for result in outcome.results:
             if result.status is ProposalStatus.PENDING:
-                result.reason = result.reason or "the run stopped before it"
+                here = result.branch == branch
+                result.reason = str(exc) if here else "the run stopped before it"
         raise
     except PlatformError as exc:
         for result in outcome.results:

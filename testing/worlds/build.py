@@ -18,6 +18,7 @@ from testing.worlds import corpus
 from testing.worlds.model import Burst, Family, KindDraw, SettingDraw, World
 
 CREATED_AT = "2026-07-01"
+FILLED_AT = "2026-10-29"  # two days before the simulated window ends
 OWN_KIND_RATE = 0.97  # a solution holds each of its pattern's kinds (one left out now and then)
 GENERIC_ERRORS = (
     "ImagePullBackOff: back-off pulling image registry.internal/{pod}:1.{n}.0",
@@ -81,6 +82,7 @@ class WorldPlan:
     rarely: tuple[str, str, tuple[str, ...]]  # (pattern, rival, intents that rank it first)
     duplicate: tuple[str, str, str, str]  # (a, b, combined id, combined description)
     covered_worded: tuple[str, tuple[str, ...]]  # (pattern, paraphrases it does not match well)
+    filled_gap: tuple[str, tuple[str, ...]]  # (pattern added after the logs, requests it matches)
     gaps: tuple[GapPlan, ...]
     policies: tuple[dict[str, Any], ...]
     settings: tuple[SettingPlan, ...]
@@ -191,6 +193,7 @@ class _Builder:
         self._failing_and_rarely()
         self._duplicate()
         self._covered_worded()
+        self._filled_gap()
         for gap in plan.gaps:
             self._gap(gap)
         self.families.append(
@@ -460,6 +463,35 @@ class _Builder:
                 f"requests worded unlike {name}'s text (weak scores in the logs) that {name} covers",
                 expected={"proposal": "new_pattern", "resources": list(pattern["suggestedResources"]),
                           "family": f"{name}-worded-differently", "coveredBy": name},
+                must_not={"proposal": "new_pattern", "type": "create_pattern",
+                          "resources": list(pattern["suggestedResources"])},
+            )  # fmt: skip
+        )
+
+    def _filled_gap(self) -> None:
+        name, phrases = self.plan.filled_gap
+        pattern = self.pattern(name)
+        pattern["createdAt"] = FILLED_AT  # written after the logged requests found nothing
+        intents = tuple(
+            template.format(np=phrase) for template in GAP_TEMPLATES for phrase in phrases
+        )
+        self.families.append(
+            Family(
+                name=f"{name}-filled-since",
+                weight=0.03,
+                intents=intents,
+                leading=(),
+                kinds=tuple(KindDraw(kind, 0.95) for kind in pattern["suggestedResources"]),
+                weak=True,
+                app=name,
+            )
+        )
+        self.truth.append(
+            _reg(
+                "gap-filled-since", "none", "gap",
+                f"weak requests from before {name} was added; {name} now covers them",
+                expected={"proposal": "new_pattern", "resources": list(pattern["suggestedResources"]),
+                          "family": f"{name}-filled-since", "coveredBy": name},
                 must_not={"proposal": "new_pattern", "type": "create_pattern",
                           "resources": list(pattern["suggestedResources"])},
             )  # fmt: skip

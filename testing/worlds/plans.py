@@ -49,7 +49,7 @@ def charts_plan(folder: Path) -> WorldPlan:
         patterns=(
             "kong", "wordpress", "mariadb", "postgresql", "redis", "memcached", "tomcat", "odoo",
             "mongodb", "apache", "nginx", "grafana", "prometheus", "moodle", "keycloak", "minio",
-            "jenkins", "harbor",
+            "jenkins", "harbor", "matomo",
         ),  # fmt: skip
         partner=("kong", "wordpress", "HorizontalPodAutoscaler"),
         partner_share=0.85,
@@ -84,6 +84,15 @@ def charts_plan(folder: Path) -> WorldPlan:
                 "an e-learning portal where employees take training modules",
                 "a learning management system for onboarding classes",
                 "course pages and quizzes for the internal university",
+            ),
+        ),
+        filled_gap=(
+            "matomo",
+            (
+                "real time web analytics for our website",
+                "detailed reports on website visitors",
+                "a web analytics program like Piwik",
+                "self-hosted analytics of who visits the shop",
             ),
         ),
         gaps=(
@@ -166,7 +175,7 @@ def kyverno_plan(folder: Path) -> WorldPlan:
         patterns=(
             "haproxy", "drupal", "rabbitmq", "kafka", "zookeeper", "etcd", "matomo", "cassandra",
             "fluentd", "logstash", "prometheus", "alertmanager", "gitea", "valkey", "influxdb",
-            "sonarqube", "superset",
+            "sonarqube", "superset", "harbor",
         ),  # fmt: skip
         partner=("haproxy", "drupal", "PodDisruptionBudget"),
         partner_share=0.88,
@@ -201,6 +210,15 @@ def kyverno_plan(folder: Path) -> WorldPlan:
                 "host source code and pull requests inside the cluster",
                 "our own GitHub-like code hosting",
                 "a private git server for the {team} team",
+            ),
+        ),
+        filled_gap=(
+            "harbor",
+            (
+                "a container image registry that scans for vulnerabilities",
+                "a trusted registry to store and sign our docker images",
+                "our own cloud-native image registry",
+                "a place to push images with vulnerability scanning",
             ),
         ),
         gaps=(

@@ -479,9 +479,11 @@ class GitHubStandIn:
         if match and int(match.group(1)) in self.pulls:
             pull = self.pulls[int(match.group(1))]
             if method == "PATCH":
-                for key in ("title", "body", "state"):
+                for key in ("title", "body"):
                     if key in body:
                         pull[key] = body[key]
+                if body.get("state") == "closed" and pull["state"] == "open":
+                    self.close(pull["number"])
             return 200, repo_t + "/pulls/{pull_number}", self._pull_doc(pull)
         if rest == "/issues" and method == "GET":
             wanted = set(",".join(query.get("labels", [])).split(",")) - {""}
@@ -529,7 +531,7 @@ class GitHubStandIn:
             if tail is None and method == "PATCH":
                 target = self.pulls.get(number) or self.issues[number]
                 for key in ("title", "body", "state"):
-                    if key in body:
+                    if key in body and not (key == "state" and number in self.pulls):
                         target[key] = body[key]
                 return 200, template, self._issue_doc(number)
             if tail is None and method == "GET":
