@@ -63,7 +63,9 @@ def _band(confidence: float) -> int:
     return next(i for i in range(len(BANDS) - 1) if BANDS[i] <= confidence < BANDS[i + 1])
 
 
-def _prepare(world: str, repo: Path, work: Path, events: int, seed: int) -> tuple[Path, Path, GroundTruth]:
+def _prepare(
+    world: str, repo: Path, work: Path, events: int, seed: int
+) -> tuple[Path, Path, GroundTruth]:
     """(repository, logs folder, ground truth) of one world and seed."""
     logs = work / "logs"
     if world == "calibration":
@@ -82,7 +84,9 @@ def _prepare(world: str, repo: Path, work: Path, events: int, seed: int) -> tupl
 def _synced_index(config: Config, kb: KnowledgeBase, embedder: Embedder, work: Path) -> Any:
     """A real local Qdrant index of `kb` in a scratch folder (never the repository's own)."""
     local = config.model_copy(
-        update={"index": config.index.model_copy(update={"path": str(work / "qdrant"), "url": None})}
+        update={
+            "index": config.index.model_copy(update={"path": str(work / "qdrant"), "url": None})
+        }
     )
     with open_index(local) as index:
         sync_index(index, embedder, kb)
@@ -136,7 +140,9 @@ def run_world(world: str, seed: int, events: int, repo: Path, embedder: Embedder
         "calibration": _calibration(all_scored),
         "falsePositives": _false_positives(ours),
         "misses": _misses(ours, candidates, planted, controls, kb_resources, held),
-        "controlsHit": sorted({j["regularity"] for j in ours["judged"] if j["verdict"] == "control"}),
+        "controlsHit": sorted(
+            {j["regularity"] for j in ours["judged"] if j["verdict"] == "control"}
+        ),
         "baselineControlsHit": sorted(
             {j["regularity"] for j in base["judged"] if j["verdict"] == "control"}
         ),
@@ -222,8 +228,11 @@ def _misses(
                 "expected": {k: v for k, v in reg.expected.items() if k != "proposal"},
                 "observed": {k: v for k, v in reg.observed.items() if k != "perKind"},
                 "owner": owner_of(spec),
-                "nearest": None if best is None else {
-                    "proposal": describe(best), "confidence": best["confidence"],
+                "nearest": None
+                if best is None
+                else {
+                    "proposal": describe(best),
+                    "confidence": best["confidence"],
                     "reason": best["reason"],
                 },
                 "heldBack": [

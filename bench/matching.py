@@ -37,7 +37,9 @@ def proposal_of(s: Suggestion) -> dict[str, Any]:
     """What a suggestion proposes, in the neutral shape the matcher reads."""
     changes = s.changes or {}
     add = list((changes.get("add") or {}).get("suggestedResources") or [])
-    settings: dict[str, Any] = dict(s.draft.get("settings") or {}) if s.type.value == "create_policy" else {}
+    settings: dict[str, Any] = (
+        dict(s.draft.get("settings") or {}) if s.type.value == "create_policy" else {}
+    )
     details = s.evidence.details
     if "path" in details and details["path"] not in settings:
         settings[str(details["path"])] = details.get("value")

@@ -104,9 +104,14 @@ RECORDS = [
         patterns=["Message broker for asynchronous events between services"],
         created="2026-03-02T09:00:00Z",
         conditions=[
-            {"type": "Ready", "status": "False", "reason": "ResourcesFailed",
-             "message": "1 of 2 resources failed", "lastTransitionTime": "2026-03-02T09:05:00Z"},
-        ],  # fmt: skip
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "ResourcesFailed",
+                "message": "1 of 2 resources failed",
+                "lastTransitionTime": "2026-03-02T09:05:00Z",
+            }
+        ],
     ),
     solution(
         "draft",

@@ -175,4 +175,4 @@ def test_a_folder_written_by_qdrant_client_local_mode_is_rebuilt_with_its_metric
         )
         assert index.legacy_note() is None
     leftovers = sorted(p.name for p in config.qdrant_path.iterdir())
-    assert leftovers == [".lock", "patternbot_patterns", "patternbot_policies"]
+    assert leftovers == [".lock", "patternbot_patterns", "patternbot_policys"]

@@ -47,8 +47,10 @@ async def _agent(repo: Path, mcp_log: Path, logs: Path) -> dict[str, Any]:
     """What an agent does: recommend, build, record, then ask for the final stage."""
     server = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "bot", "mcp", "--repo", str(repo), "--log", str(mcp_log),
-              "--logs", str(logs), "--cluster", "prod-eu"],  # fmt: skip
+        args=[
+            *("-m", "bot", "mcp", "--repo", str(repo), "--log", str(mcp_log)),
+            *("--logs", str(logs), "--cluster", "prod-eu"),
+        ],
         env=_environment(),
     )
     results: dict[str, Any] = {}
@@ -62,8 +64,11 @@ async def _agent(repo: Path, mcp_log: Path, logs: Path) -> dict[str, Any]:
                      ("Deployment", "Service", "Ingress", "PodDisruptionBudget")]  # fmt: skip
         solved = await client.call_tool(
             "record_solution",
-            {"workflow_id": workflow_id, "resources": resources,
-             "patterns_used": ["stateless-web-app"]},  # fmt: skip
+            {
+                "workflow_id": workflow_id,
+                "resources": resources,
+                "patterns_used": ["stateless-web-app"],
+            },
         )
         assert not solved.is_error, solved.content
         ended = await client.call_tool(

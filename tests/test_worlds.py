@@ -111,7 +111,11 @@ def tiny_world() -> World:
                 type="none",
                 signal="common_additions",
                 target="proxy",
-                expected={"proposal": "add_kinds", "add": ["PodDisruptionBudget"], "partner": "web"},
+                expected={
+                    "proposal": "add_kinds",
+                    "add": ["PodDisruptionBudget"],
+                    "partner": "web",
+                },
                 must_not_suggest={"proposal": "add_kinds", "type": "update_pattern"},
                 description="test",
             ),
@@ -129,7 +133,11 @@ def tiny_world() -> World:
                 type="update_pattern",
                 signal="recent_addition",
                 target="db",
-                expected={"proposal": "add_kinds", "add": ["VerticalPodAutoscaler"], "sinceDay": 20.0},
+                expected={
+                    "proposal": "add_kinds",
+                    "add": ["VerticalPodAutoscaler"],
+                    "sinceDay": 20.0,
+                },
                 description="test",
             ),
             Regularity(
@@ -144,8 +152,12 @@ def tiny_world() -> World:
                 name="stopped",
                 type="none",
                 signal="common_configuration",
-                expected={"proposal": "policy", "path": SECCOMP, "value": "RuntimeDefault",
-                          "untilDay": 15.0},
+                expected={
+                    "proposal": "policy",
+                    "path": SECCOMP,
+                    "value": "RuntimeDefault",
+                    "untilDay": 15.0,
+                },
                 must_not_suggest={"type": "create_policy"},
                 description="test",
             ),  # fmt: skip
@@ -188,7 +200,9 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     name = first.files[0]
     assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "c" / name).read_bytes()
-    assert (tmp_path / "a" / MANIFEST_NAME).read_bytes() == (tmp_path / "b" / MANIFEST_NAME).read_bytes()
+    assert (tmp_path / "a" / MANIFEST_NAME).read_bytes() == (
+        tmp_path / "b" / MANIFEST_NAME
+    ).read_bytes()
 
 
 def _workflows(lines: list[str]) -> dict[str, dict[str, Any]]:
@@ -199,7 +213,9 @@ def _workflows(lines: list[str]) -> dict[str, dict[str, Any]]:
     return flows
 
 
-def test_observed_figures_are_what_the_logs_hold(drawn: tuple[Path, GroundTruth, list[str]]) -> None:
+def test_observed_figures_are_what_the_logs_hold(
+    drawn: tuple[Path, GroundTruth, list[str]],
+) -> None:
     out, truth, lines = drawn
     flows = _workflows(lines)
     start = truth.window.start
@@ -213,7 +229,11 @@ def test_observed_figures_are_what_the_logs_hold(drawn: tuple[Path, GroundTruth,
     with_web = [f for f in proxy if "web" in f["solution"]["patternsUsed"]]
     partner = by_name["partner"].observed
     assert partner["cases"] == len(proxy)
-    assert partner["withPartner"] == {"hits": len(with_web), "cases": len(with_web), "frequency": 1.0}
+    assert partner["withPartner"] == {
+        "hits": len(with_web),
+        "cases": len(with_web),
+        "frequency": 1.0,
+    }
     assert partner["withoutPartner"]["hits"] == 0
     assert partner["withoutPartner"]["cases"] == len(proxy) - len(with_web) > 0
 
@@ -251,7 +271,10 @@ def test_time_window_settings_and_burst(drawn: tuple[Path, GroundTruth, list[str
 
     start = truth.window.start
     flows = _workflows(lines)
-    times = [dt.datetime.fromisoformat(f["retrieved"]["ts"].replace("Z", "+00:00")) for f in flows.values()]
+    times = [
+        dt.datetime.fromisoformat(f["retrieved"]["ts"].replace("Z", "+00:00"))
+        for f in flows.values()
+    ]
     assert min(times) - start < dt.timedelta(minutes=5)
     assert dt.timedelta(days=29) < max(times) - start < dt.timedelta(days=30)
     burst_errors = Counter[bool]()

@@ -123,9 +123,9 @@ def _things(pattern: dict[str, Any], record: dict[str, Any] | None) -> tuple[str
 
 def _covered_intents(pattern: dict[str, Any], record: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(
-        template.replace("{team}", "{team}").replace("{env}", "{env}").format(
-            thing=thing.replace("{", "(").replace("}", ")"), team="{team}", env="{env}"
-        )
+        template.replace("{team}", "{team}")
+        .replace("{env}", "{env}")
+        .format(thing=thing.replace("{", "(").replace("}", ")"), team="{team}", env="{env}")
         for template in COVERED_TEMPLATES
         for thing in _things(pattern, record)
     )
@@ -169,7 +169,9 @@ class _Builder:
         if kind in self.kinds(name):
             raise ValueError(f"{self.plan.name}: {name} already suggests {kind}")
 
-    def plain(self, name: str, weight: float, extra: tuple[KindDraw, ...] = (), **more: Any) -> None:
+    def plain(
+        self, name: str, weight: float, extra: tuple[KindDraw, ...] = (), **more: Any
+    ) -> None:
         pattern = self.pattern(name)
         self.families.append(
             Family(
@@ -215,13 +217,17 @@ class _Builder:
             raise ValueError(f"{plan.name}: patterns never given a role: {missing}")
         self.truth.append(
             _reg(
-                "failure-burst", "none", "failing",
+                "failure-burst",
+                "none",
+                "failing",
                 "every pattern fails for a day or two at once: no pattern's fault",
                 expected={"burstStartDay": plan.burst.start_day, "burstDays": plan.burst.days},
                 must_not={
-                    "proposal": "failing_any", "type": "update_pattern",
+                    "proposal": "failing_any",
+                    "type": "update_pattern",
                     "targets": sorted(p for p in self.patterns if p != plan.failing[0]),
-                    "burstStartDay": plan.burst.start_day, "burstDays": plan.burst.days,
+                    "burstStartDay": plan.burst.start_day,
+                    "burstDays": plan.burst.days,
                 },
             )  # fmt: skip
         )
@@ -294,8 +300,11 @@ class _Builder:
         self.plain(name, 0.08, (KindDraw(kind, rate),))
         self.truth.append(
             _reg(
-                "common-addition", "update_pattern", "common_additions",
-                f"{name} solutions add {kind} in most uses", target=name,
+                "common-addition",
+                "update_pattern",
+                "common_additions",
+                f"{name} solutions add {kind} in most uses",
+                target=name,
                 expected={"proposal": "add_kinds", "add": [kind], "frequency": rate},
             )  # fmt: skip
         )
@@ -304,8 +313,12 @@ class _Builder:
         self.plain(name, 0.08, (KindDraw(kind, rate, cluster=cluster),))
         self.truth.append(
             _reg(
-                "cluster-specific-addition", "update_pattern", "common_additions",
-                f"on {cluster} only, {name} solutions add {kind}", target=name, cluster=cluster,
+                "cluster-specific-addition",
+                "update_pattern",
+                "common_additions",
+                f"on {cluster} only, {name} solutions add {kind}",
+                target=name,
+                cluster=cluster,
                 expected={"proposal": "add_kinds", "add": [kind], "frequency": rate},
             )  # fmt: skip
         )
@@ -315,8 +328,11 @@ class _Builder:
             self.plain(name, 0.08, (KindDraw(kind, 0.96, since_day=since),))
             self.truth.append(
                 _reg(
-                    "recent-adoption", "update_pattern", "recent_addition",
-                    f"since day {since:g} every team using {name} adds {kind}", target=name,
+                    "recent-adoption",
+                    "update_pattern",
+                    "recent_addition",
+                    f"since day {since:g} every team using {name} adds {kind}",
+                    target=name,
                     expected={"proposal": "add_kinds", "add": [kind], "sinceDay": since},
                 )  # fmt: skip
             )
@@ -325,12 +341,18 @@ class _Builder:
             self.plain(name, 0.05, (KindDraw(kind, rate),))
             self.truth.append(
                 _reg(
-                    f"noise-addition-{name}", "none", "common_additions",
-                    f"{name} solutions add {kind} in about {rate:.0%} of uses: noise", target=name,
+                    f"noise-addition-{name}",
+                    "none",
+                    "common_additions",
+                    f"{name} solutions add {kind} in about {rate:.0%} of uses: noise",
+                    target=name,
                     expected={"proposal": "add_kinds", "add": [kind], "frequency": rate},
                     must_not={
-                        "proposal": "add_kinds", "type": "update_pattern", "target": name,
-                        "add": [kind], "anyCluster": True,
+                        "proposal": "add_kinds",
+                        "type": "update_pattern",
+                        "target": name,
+                        "add": [kind],
+                        "anyCluster": True,
                     },
                 )  # fmt: skip
             )
@@ -352,12 +374,18 @@ class _Builder:
         )
         self.truth.append(
             _reg(
-                "tiny-sample", "none", "common_additions",
-                f"{name} is used about {uses} times, each adding {kind}: too few", target=name,
+                "tiny-sample",
+                "none",
+                "common_additions",
+                f"{name} is used about {uses} times, each adding {kind}: too few",
+                target=name,
                 expected={"proposal": "add_kinds", "add": [kind], "uses": uses},
                 must_not={
-                    "proposal": "add_kinds", "type": "update_pattern", "target": name,
-                    "add": [kind], "anyCluster": True,
+                    "proposal": "add_kinds",
+                    "type": "update_pattern",
+                    "target": name,
+                    "add": [kind],
+                    "anyCluster": True,
                 },
             )  # fmt: skip
         )
@@ -368,10 +396,15 @@ class _Builder:
         self.plain(name, 0.07, failure_rate=rate, dominant_error=error, dominant_share=share)
         self.truth.append(
             _reg(
-                "failing", "update_pattern", "failing",
-                f"{name} deployments fail far more often, mostly with one error", target=name,
+                "failing",
+                "update_pattern",
+                "failing",
+                f"{name} deployments fail far more often, mostly with one error",
+                target=name,
                 expected={
-                    "proposal": "note", "failureRate": rate, "errorMarker": marker,
+                    "proposal": "note",
+                    "failureRate": rate,
+                    "errorMarker": marker,
                     "dominantShare": share,
                 },
             )  # fmt: skip
@@ -395,9 +428,12 @@ class _Builder:
         self.plain(rival, 0.03)
         self.truth.append(
             _reg(
-                "rarely-chosen", "deprecate_pattern", "rarely_used",
+                "rarely-chosen",
+                "deprecate_pattern",
+                "rarely_used",
                 f"{name} is retrieved first for its intents but seldom chosen ({rival} is)",
-                target=name, expected={"proposal": "deprecate", "usedShareBelow": 0.1},
+                target=name,
+                expected={"proposal": "deprecate", "usedShareBelow": 0.1},
             )  # fmt: skip
         )
 
@@ -430,11 +466,17 @@ class _Builder:
         self.plain(combined, 0.02)
         self.truth.append(
             _reg(
-                "duplicate-combination", "none", "co_usage",
+                "duplicate-combination",
+                "none",
+                "co_usage",
                 f"{a} and {b} are used together, but {combined} already combines them",
                 expected={"proposal": "combine", "patterns": sorted([a, b]), "existing": combined},
-                must_not={"proposal": "combine", "type": "create_pattern", "patterns": sorted([a, b]),
-                          "resources": union},
+                must_not={
+                    "proposal": "combine",
+                    "type": "create_pattern",
+                    "patterns": sorted([a, b]),
+                    "resources": union,
+                },
             )  # fmt: skip
         )
 
@@ -459,12 +501,21 @@ class _Builder:
         self.plain(name, 0.02)
         self.truth.append(
             _reg(
-                "covered-differently-worded", "none", "gap",
+                "covered-differently-worded",
+                "none",
+                "gap",
                 f"requests worded unlike {name}'s text (weak scores in the logs) that {name} covers",
-                expected={"proposal": "new_pattern", "resources": list(pattern["suggestedResources"]),
-                          "family": f"{name}-worded-differently", "coveredBy": name},
-                must_not={"proposal": "new_pattern", "type": "create_pattern",
-                          "resources": list(pattern["suggestedResources"])},
+                expected={
+                    "proposal": "new_pattern",
+                    "resources": list(pattern["suggestedResources"]),
+                    "family": f"{name}-worded-differently",
+                    "coveredBy": name,
+                },
+                must_not={
+                    "proposal": "new_pattern",
+                    "type": "create_pattern",
+                    "resources": list(pattern["suggestedResources"]),
+                },
             )  # fmt: skip
         )
 
@@ -488,12 +539,21 @@ class _Builder:
         )
         self.truth.append(
             _reg(
-                "gap-filled-since", "none", "gap",
+                "gap-filled-since",
+                "none",
+                "gap",
                 f"weak requests from before {name} was added; {name} now covers them",
-                expected={"proposal": "new_pattern", "resources": list(pattern["suggestedResources"]),
-                          "family": f"{name}-filled-since", "coveredBy": name},
-                must_not={"proposal": "new_pattern", "type": "create_pattern",
-                          "resources": list(pattern["suggestedResources"])},
+                expected={
+                    "proposal": "new_pattern",
+                    "resources": list(pattern["suggestedResources"]),
+                    "family": f"{name}-filled-since",
+                    "coveredBy": name,
+                },
+                must_not={
+                    "proposal": "new_pattern",
+                    "type": "create_pattern",
+                    "resources": list(pattern["suggestedResources"]),
+                },
             )  # fmt: skip
         )
 
@@ -524,12 +584,18 @@ class _Builder:
         )
         self.truth.append(
             _reg(
-                f"gap-{gap.name}", "create_pattern", "gap",
+                f"gap-{gap.name}",
+                "create_pattern",
+                "gap",
                 f"recurring {gap.name} requests (paraphrased from {', '.join(gap.charts)}) no "
                 "pattern covers; each kind of the set drawn independently",
-                expected={"proposal": "new_pattern", "family": f"gap-{gap.name}",
-                          "resources": sorted(k for k, _ in gap.kinds),
-                          "kindRates": dict(gap.kinds), "noiseKinds": dict(gap.noise)},
+                expected={
+                    "proposal": "new_pattern",
+                    "family": f"gap-{gap.name}",
+                    "resources": sorted(k for k, _ in gap.kinds),
+                    "kindRates": dict(gap.kinds),
+                    "noiseKinds": dict(gap.noise),
+                },
             )  # fmt: skip
         )
 
@@ -546,21 +612,29 @@ class _Builder:
                     raise ValueError(f"{plan.name}: covering policy {s.covered_by} is not planted")
                 self.truth.append(
                     _reg(
-                        f"covered-setting-{s.name}", "none", "common_configuration",
+                        f"covered-setting-{s.name}",
+                        "none",
+                        "common_configuration",
                         f"{s.path} in most solutions, governed by policy {s.covered_by}",
                         expected={**spec, "frequency": s.rate, "coveredBy": s.covered_by},
                         must_not={**spec, "type": "create_policy"},
                     )  # fmt: skip
                 )
             elif s.noise or s.until_day < 1e9:
-                why = "in a fifth of solutions: noise" if s.noise else (
-                    f"common until day {s.until_day:g}, then stopped")
+                why = (
+                    "in a fifth of solutions: noise"
+                    if s.noise
+                    else (f"common until day {s.until_day:g}, then stopped")
+                )
                 self.truth.append(
                     _reg(
-                        f"{'noise' if s.noise else 'stopped'}-setting-{s.name}", "none",
-                        "common_configuration", f"{s.path} {why}",
+                        f"{'noise' if s.noise else 'stopped'}-setting-{s.name}",
+                        "none",
+                        "common_configuration",
+                        f"{s.path} {why}",
                         expected={**spec, "frequency": s.rate, "untilDay": s.until_day}
-                        if not s.noise else {**spec, "frequency": s.rate},
+                        if not s.noise
+                        else {**spec, "frequency": s.rate},
                         must_not={**spec, "type": "create_policy"},
                     )  # fmt: skip
                 )
@@ -568,9 +642,11 @@ class _Builder:
                 recent = s.since_day > 0
                 self.truth.append(
                     _reg(
-                        f"{'recent' if recent else 'common'}-setting-{s.name}", "create_policy",
+                        f"{'recent' if recent else 'common'}-setting-{s.name}",
+                        "create_policy",
                         "recent_configuration" if recent else "common_configuration",
-                        f"{s.path} in most solutions" + (f" since day {s.since_day:g}" if recent else "")
+                        f"{s.path} in most solutions"
+                        + (f" since day {s.since_day:g}" if recent else "")
                         + ("; values vary: a presence convention" if value is None else "")
                         + "; no policy of the knowledge base governs it",
                         expected={**spec, "frequency": s.rate}

@@ -80,7 +80,9 @@ def kyverno_policies(folder: Path) -> dict[str, dict[str, Any]]:
 def dotai_policy_intents(folder: Path) -> list[dict[str, Any]]:
     """The policy intents of dotai_examples.jsonl, in file order."""
     return [
-        r for r in read_jsonl(folder / "dotai_examples.jsonl") if r.get("record_type") == "policy_intent"
+        r
+        for r in read_jsonl(folder / "dotai_examples.jsonl")
+        if r.get("record_type") == "policy_intent"
     ]
 
 

@@ -358,7 +358,9 @@ def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
         since = spec.get("sinceDay")
         if since is not None:
             recent = [o for o in uses if o.day >= since]
-            observed["recent"] = _share(sum(set(spec["add"]) <= o.kinds for o in recent), len(recent))
+            observed["recent"] = _share(
+                sum(set(spec["add"]) <= o.kinds for o in recent), len(recent)
+            )
         partner = spec.get("partner")
         if partner is not None:
             with_partner = [o for o in uses if partner in (o.used or ())]
@@ -383,9 +385,7 @@ def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
             )
     elif proposal == "deprecate":
         strong = [o for o in observations if o.ranking.get(reg.target or "", 0.0) >= 0.55]
-        observed.update(
-            _share(sum(reg.target in (o.used or ()) for o in strong), len(strong))
-        )
+        observed.update(_share(sum(reg.target in (o.used or ()) for o in strong), len(strong)))
     elif proposal == "new_pattern":
         mine = [o for o in solved if o.family == spec.get("family")]
         want = set(spec["resources"])
@@ -405,13 +405,17 @@ def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
         uses_b = sum(b in (o.used or ()) for o in solved)
         both = sum(a in (o.used or ()) and b in (o.used or ()) for o in solved)
         observed.update(_share(both, min(uses_a, uses_b)))
-        observed["lift"] = round(both * len(solved) / (uses_a * uses_b), 3) if uses_a and uses_b else None
+        observed["lift"] = (
+            round(both * len(solved) / (uses_a * uses_b), 3) if uses_a and uses_b else None
+        )
     elif proposal == "policy":
         deployed = [o for o in solved if o.status == "deployed"]
         value = spec.get("value")
 
         def holds(o: Observation) -> bool:
-            return spec["path"] in o.settings and (value is None or o.settings[spec["path"]] == value)
+            return spec["path"] in o.settings and (
+                value is None or o.settings[spec["path"]] == value
+            )
 
         observed.update(_share(sum(holds(o) for o in deployed), len(deployed)))
         since, until = spec.get("sinceDay"), spec.get("untilDay")

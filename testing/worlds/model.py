@@ -30,9 +30,8 @@ class KindDraw:
     cluster: str | None = None
 
     def active(self, day: float, cluster: str) -> bool:
-        return (
-            self.since_day <= day < self.until_day
-            and (self.cluster is None or self.cluster == cluster)
+        return self.since_day <= day < self.until_day and (
+            self.cluster is None or self.cluster == cluster
         )
 
 

@@ -47,9 +47,25 @@ def charts_plan(folder: Path) -> WorldPlan:
         name="charts",
         description="patterns from bitnami Helm charts, policies from dot-ai policy intents",
         patterns=(
-            "kong", "wordpress", "mariadb", "postgresql", "redis", "memcached", "tomcat", "odoo",
-            "mongodb", "apache", "nginx", "grafana", "prometheus", "moodle", "keycloak", "minio",
-            "jenkins", "harbor", "matomo",
+            "kong",
+            "wordpress",
+            "mariadb",
+            "postgresql",
+            "redis",
+            "memcached",
+            "tomcat",
+            "odoo",
+            "mongodb",
+            "apache",
+            "nginx",
+            "grafana",
+            "prometheus",
+            "moodle",
+            "keycloak",
+            "minio",
+            "jenkins",
+            "harbor",
+            "matomo",
         ),  # fmt: skip
         partner=("kong", "wordpress", "HorizontalPodAutoscaler"),
         partner_share=0.85,
@@ -59,9 +75,11 @@ def charts_plan(folder: Path) -> WorldPlan:
         noise=(("memcached", "PodDisruptionBudget", 0.2), ("tomcat", "Ingress", 0.17)),
         tiny=("odoo", "CronJob", 4),
         failing=(
-            "mongodb", 0.32,
+            "mongodb",
+            0.32,
             "MongoServerSelectionError: connect ECONNREFUSED {ip}:27017 (replica set rs0 has no primary)",
-            "MongoServerSelectionError", 0.78,
+            "MongoServerSelectionError",
+            0.78,
         ),  # fmt: skip
         rarely=(
             "apache",
@@ -74,7 +92,9 @@ def charts_plan(folder: Path) -> WorldPlan:
             ),
         ),
         duplicate=(
-            "grafana", "prometheus", "grafana-prometheus-monitoring",
+            "grafana",
+            "prometheus",
+            "grafana-prometheus-monitoring",
             "Grafana dashboards on top of a Prometheus monitoring system and time series database",
         ),  # fmt: skip
         covered_worded=(
@@ -106,8 +126,11 @@ def charts_plan(folder: Path) -> WorldPlan:
                     "pub-sub messaging between our microservices",
                 ),
                 kinds=(
-                    ("StatefulSet", 0.95), ("Service", 0.94), ("Secret", 0.9),
-                    ("ConfigMap", 0.87), ("PodDisruptionBudget", 0.88),
+                    ("StatefulSet", 0.95),
+                    ("Service", 0.94),
+                    ("Secret", 0.9),
+                    ("ConfigMap", 0.87),
+                    ("PodDisruptionBudget", 0.88),
                 ),  # fmt: skip
                 noise=(("NetworkPolicy", 0.2),),
             ),
@@ -121,7 +144,9 @@ def charts_plan(folder: Path) -> WorldPlan:
                     "a GPU notebook to train deep learning models",
                 ),
                 kinds=(
-                    ("Deployment", 0.95), ("Service", 0.9), ("PersistentVolumeClaim", 0.88),
+                    ("Deployment", 0.95),
+                    ("Service", 0.9),
+                    ("PersistentVolumeClaim", 0.88),
                     ("ConfigMap", 0.87),
                 ),  # fmt: skip
                 noise=(("ServiceMonitor", 0.18),),
@@ -129,24 +154,53 @@ def charts_plan(folder: Path) -> WorldPlan:
         ),
         policies=_dotai_policies(folder),
         settings=(
-            SettingPlan("memory-limits", f"{CONTAINER}.resources.limits.memory",
-                        ("256Mi", "512Mi", "1Gi", "2Gi"), 0.91, "container-resource-limits"),
-            SettingPlan("cpu-limits", f"{CONTAINER}.resources.limits.cpu",
-                        ("250m", "500m", "1"), 0.9, "container-resource-limits"),
-            SettingPlan("run-as-non-root", f"{POD}.securityContext.runAsNonRoot", (True,), 0.89,
-                        "containers-run-as-non-root"),
-            SettingPlan("replicas", "spec.replicas", (2, 3, 3, 4), 0.93, "deployment-replica-count"),
-            SettingPlan("seccomp", f"{POD}.securityContext.seccompProfile.type",
-                        ("RuntimeDefault",), 0.87),
-            SettingPlan("read-only-root", f"{CONTAINER}.securityContext.readOnlyRootFilesystem",
-                        (True,), 0.9),
-            SettingPlan("pull-policy", f"{CONTAINER}.imagePullPolicy", ("IfNotPresent",), 0.2,
-                        noise=True),
-            SettingPlan("privilege-escalation",
-                        f"{CONTAINER}.securityContext.allowPrivilegeEscalation", (False,), 0.97,
-                        until_day=77.0),
+            SettingPlan(
+                "memory-limits",
+                f"{CONTAINER}.resources.limits.memory",
+                ("256Mi", "512Mi", "1Gi", "2Gi"),
+                0.91,
+                "container-resource-limits",
+            ),
+            SettingPlan(
+                "cpu-limits",
+                f"{CONTAINER}.resources.limits.cpu",
+                ("250m", "500m", "1"),
+                0.9,
+                "container-resource-limits",
+            ),
+            SettingPlan(
+                "run-as-non-root",
+                f"{POD}.securityContext.runAsNonRoot",
+                (True,),
+                0.89,
+                "containers-run-as-non-root",
+            ),
+            SettingPlan(
+                "replicas", "spec.replicas", (2, 3, 3, 4), 0.93, "deployment-replica-count"
+            ),
+            SettingPlan(
+                "seccomp", f"{POD}.securityContext.seccompProfile.type", ("RuntimeDefault",), 0.87
+            ),
+            SettingPlan(
+                "read-only-root",
+                f"{CONTAINER}.securityContext.readOnlyRootFilesystem",
+                (True,),
+                0.9,
+            ),
+            SettingPlan(
+                "pull-policy", f"{CONTAINER}.imagePullPolicy", ("IfNotPresent",), 0.2, noise=True
+            ),
+            SettingPlan(
+                "privilege-escalation",
+                f"{CONTAINER}.securityContext.allowPrivilegeEscalation",
+                (False,),
+                0.97,
+                until_day=77.0,
+            ),
         ),  # fmt: skip
-        burst=Burst(41.0, 1.5, 0.6, "etcdserver: request timed out, possibly due to leader change ({pod})"),
+        burst=Burst(
+            41.0, 1.5, 0.6, "etcdserver: request timed out, possibly due to leader change ({pod})"
+        ),
         background=("keycloak", "minio", "jenkins", "harbor"),
         clusters=CLUSTERS_A,
         sources={
@@ -173,9 +227,24 @@ def kyverno_plan(folder: Path) -> WorldPlan:
         name="kyverno",
         description="policies are real Kyverno policy texts, patterns from other Helm charts",
         patterns=(
-            "haproxy", "drupal", "rabbitmq", "kafka", "zookeeper", "etcd", "matomo", "cassandra",
-            "fluentd", "logstash", "prometheus", "alertmanager", "gitea", "valkey", "influxdb",
-            "sonarqube", "superset", "harbor",
+            "haproxy",
+            "drupal",
+            "rabbitmq",
+            "kafka",
+            "zookeeper",
+            "etcd",
+            "matomo",
+            "cassandra",
+            "fluentd",
+            "logstash",
+            "prometheus",
+            "alertmanager",
+            "gitea",
+            "valkey",
+            "influxdb",
+            "sonarqube",
+            "superset",
+            "harbor",
         ),  # fmt: skip
         partner=("haproxy", "drupal", "PodDisruptionBudget"),
         partner_share=0.88,
@@ -185,9 +254,11 @@ def kyverno_plan(folder: Path) -> WorldPlan:
         noise=(("zookeeper", "ServiceMonitor", 0.22), ("etcd", "HorizontalPodAutoscaler", 0.16)),
         tiny=("matomo", "CronJob", 4),
         failing=(
-            "cassandra", 0.3,
+            "cassandra",
+            0.3,
             "NoHostAvailable: node {ip}:9042 cannot achieve consistency level QUORUM",
-            "NoHostAvailable", 0.8,
+            "NoHostAvailable",
+            0.8,
         ),  # fmt: skip
         rarely=(
             "fluentd",
@@ -200,7 +271,9 @@ def kyverno_plan(folder: Path) -> WorldPlan:
             ),
         ),
         duplicate=(
-            "prometheus", "alertmanager", "prometheus-alerting",
+            "prometheus",
+            "alertmanager",
+            "prometheus-alerting",
             "Prometheus monitoring with Alertmanager handling the alerts it sends",
         ),  # fmt: skip
         covered_worded=(
@@ -232,8 +305,11 @@ def kyverno_plan(folder: Path) -> WorldPlan:
                     "search-as-you-type for the help center",
                 ),
                 kinds=(
-                    ("StatefulSet", 0.96), ("Service", 0.93), ("ConfigMap", 0.9),
-                    ("PersistentVolumeClaim", 0.89), ("PodDisruptionBudget", 0.86),
+                    ("StatefulSet", 0.96),
+                    ("Service", 0.93),
+                    ("ConfigMap", 0.9),
+                    ("PersistentVolumeClaim", 0.89),
+                    ("PodDisruptionBudget", 0.86),
                 ),  # fmt: skip
                 noise=(("ServiceMonitor", 0.21),),
             ),
@@ -247,40 +323,86 @@ def kyverno_plan(folder: Path) -> WorldPlan:
                     "execute our test pipelines on Kubernetes",
                 ),
                 kinds=(
-                    ("Deployment", 0.94), ("Secret", 0.92), ("ServiceAccount", 0.9),
-                    ("RoleBinding", 0.88), ("ConfigMap", 0.87),
+                    ("Deployment", 0.94),
+                    ("Secret", 0.92),
+                    ("ServiceAccount", 0.9),
+                    ("RoleBinding", 0.88),
+                    ("ConfigMap", 0.87),
                 ),  # fmt: skip
                 noise=(("PersistentVolumeClaim", 0.19),),
             ),
         ),
         policies=tuple(kyverno_policy(records[name]) for name in names),
         settings=(
-            SettingPlan("run-as-non-root", f"{POD}.securityContext.runAsNonRoot", (True,), 0.9,
-                        "require-run-as-nonroot"),
-            SettingPlan("read-only-root", f"{CONTAINER}.securityContext.readOnlyRootFilesystem",
-                        (True,), 0.88, "require-ro-rootfs"),
-            SettingPlan("readiness-probe", f"{CONTAINER}.readinessProbe.httpGet.path", ("/ready",),
-                        0.9, "require-pod-probes"),
-            SettingPlan("memory-limits", f"{CONTAINER}.resources.limits.memory",
-                        ("128Mi", "256Mi", "512Mi", "1Gi"), 0.92, "require-requests-limits"),
-            SettingPlan("privilege-escalation",
-                        f"{CONTAINER}.securityContext.allowPrivilegeEscalation", (False,), 0.88,
-                        "disallow-privilege-escalation"),
-            SettingPlan("drop-all-capabilities",
-                        f"{CONTAINER}.securityContext.capabilities.drop[0]", ("ALL",), 0.9),
-            SettingPlan("seccomp", f"{POD}.securityContext.seccompProfile.type",
-                        ("RuntimeDefault",), 0.86),
-            SettingPlan("termination-grace", f"{POD}.terminationGracePeriodSeconds",
-                        (30, 45, 60, 90), 0.91),
-            SettingPlan("automount-token", f"{POD}.automountServiceAccountToken", (False,), 0.96,
-                        since_day=68.0),
-            SettingPlan("pull-policy", f"{CONTAINER}.imagePullPolicy", ("Always",), 0.18,
-                        noise=True),
-            SettingPlan("istio-injection", "spec.template.metadata.annotations.sidecar.istio.io/inject",
-                        ("true",), 0.97, until_day=76.0),
+            SettingPlan(
+                "run-as-non-root",
+                f"{POD}.securityContext.runAsNonRoot",
+                (True,),
+                0.9,
+                "require-run-as-nonroot",
+            ),
+            SettingPlan(
+                "read-only-root",
+                f"{CONTAINER}.securityContext.readOnlyRootFilesystem",
+                (True,),
+                0.88,
+                "require-ro-rootfs",
+            ),
+            SettingPlan(
+                "readiness-probe",
+                f"{CONTAINER}.readinessProbe.httpGet.path",
+                ("/ready",),
+                0.9,
+                "require-pod-probes",
+            ),
+            SettingPlan(
+                "memory-limits",
+                f"{CONTAINER}.resources.limits.memory",
+                ("128Mi", "256Mi", "512Mi", "1Gi"),
+                0.92,
+                "require-requests-limits",
+            ),
+            SettingPlan(
+                "privilege-escalation",
+                f"{CONTAINER}.securityContext.allowPrivilegeEscalation",
+                (False,),
+                0.88,
+                "disallow-privilege-escalation",
+            ),
+            SettingPlan(
+                "drop-all-capabilities",
+                f"{CONTAINER}.securityContext.capabilities.drop[0]",
+                ("ALL",),
+                0.9,
+            ),
+            SettingPlan(
+                "seccomp", f"{POD}.securityContext.seccompProfile.type", ("RuntimeDefault",), 0.86
+            ),
+            SettingPlan(
+                "termination-grace", f"{POD}.terminationGracePeriodSeconds", (30, 45, 60, 90), 0.91
+            ),
+            SettingPlan(
+                "automount-token",
+                f"{POD}.automountServiceAccountToken",
+                (False,),
+                0.96,
+                since_day=68.0,
+            ),
+            SettingPlan(
+                "pull-policy", f"{CONTAINER}.imagePullPolicy", ("Always",), 0.18, noise=True
+            ),
+            SettingPlan(
+                "istio-injection",
+                "spec.template.metadata.annotations.sidecar.istio.io/inject",
+                ("true",),
+                0.97,
+                until_day=76.0,
+            ),
         ),  # fmt: skip
         burst=Burst(
-            55.0, 1.0, 0.65,
+            55.0,
+            1.0,
+            0.65,
             'Internal error occurred: failed calling webhook "validate.kyverno.svc-fail": '
             'Post "https://kyverno-svc.kyverno.svc:443/validate": context deadline exceeded',
         ),
