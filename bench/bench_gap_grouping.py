@@ -31,8 +31,8 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.index.embeddings import MiniLMOnnxEmbedder  # noqa: E402
-from bot.learning.grouping import ResourceProfile, group_by_meaning  # noqa: E402
+from bot.index.embeddings import MiniLMOnnxEmbedder
+from bot.learning.grouping import ResourceProfile, group_by_meaning
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 # Topic -> the chart keywords that name it. The keywords are the chart authors'; which topic
@@ -156,7 +156,9 @@ def main() -> int:
         f"different families {np.percentile(across, [5, 25, 50, 75, 95]).round(2).tolist()}"
     )
     profiles = [ResourceProfile.of([r.kinds]) for r in requests]
-    print(f"\n| method | cut | B3 precision | B3 recall | F1 | groups >= {args.min_group} | mixed |")
+    print(
+        f"\n| method | cut | B3 precision | B3 recall | F1 | groups >= {args.min_group} | mixed |"
+    )
     print("|---|---|---|---|---|---|---|")
     rows: list[tuple[str, str, list[list[int]]]] = []
     for cut in args.cuts:

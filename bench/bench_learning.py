@@ -16,7 +16,7 @@ calibrated on); `charts` and `kyverno` are testing.worlds, built from the corpus
     python bench/bench_learning.py --world charts --seeds 1
     python bench/bench_learning.py --world all --seeds 1 2 3 --json /tmp/learning.json
     python bench/bench_learning.py --world all --seeds 1 --eval-md /tmp/team/EVAL.md
-    python bench/bench_learning.py --skip-quality --seeds 1 --perf-events 1000000 --perf-patterns 500
+    python bench/bench_learning.py --skip-quality --perf-events 1000000 --perf-patterns 500
 """
 
 from __future__ import annotations
@@ -109,14 +109,25 @@ def run_world(world: str, seed: int, events: int, repo: Path, embedder: Embedder
         with _synced_index(config, kb, embedder, work) as index:
             t0 = time.perf_counter()
             run = suggest(
-                config, kb, report, embedder=embedder, index=index,
-                history=InMemoryDecisionHistory(), limit=UNCAPPED,
-            )  # fmt: skip
+                config,
+                kb,
+                report,
+                embedder=embedder,
+                index=index,
+                history=InMemoryDecisionHistory(),
+                limit=UNCAPPED,
+            )
             suggest_seconds = time.perf_counter() - t0
             everything = suggest(
-                config, kb, report, embedder=embedder, index=index,
-                history=InMemoryDecisionHistory(), min_confidence=0.0, limit=UNCAPPED,
-            )  # fmt: skip
+                config,
+                kb,
+                report,
+                embedder=embedder,
+                index=index,
+                history=InMemoryDecisionHistory(),
+                min_confidence=0.0,
+                limit=UNCAPPED,
+            )
         planted, controls = truth.planted(), truth.controls()
         ours = score(planted, controls, [proposal_of(s) for s in run.suggestions], kb_resources)
         candidates = [proposal_of(s) for s in everything.suggestions]
@@ -152,12 +163,18 @@ def run_world(world: str, seed: int, events: int, repo: Path, embedder: Embedder
 
 def _baseline_proposal(b: dict[str, Any]) -> dict[str, Any]:
     return {
-        "type": b["type"], "signal": "co_usage" if b["type"] == "create_pattern" else "common_additions",
-        "target": b.get("target"), "id": b.get("target") or "+".join(b.get("patterns", [])),  # type: ignore[arg-type]
-        "add": list(b.get("add", [])), "cluster": None, "resources": [],  # type: ignore[call-overload]
-        "patterns": sorted(b.get("patterns", [])), "settings": {},  # type: ignore[type-var]
-        "confidence": float(b["confidence"]), "reason": "association rule",  # type: ignore[arg-type]
-    }  # fmt: skip
+        "type": b["type"],
+        "signal": "co_usage" if b["type"] == "create_pattern" else "common_additions",
+        "target": b.get("target"),
+        "id": b.get("target") or "+".join(b.get("patterns", [])),
+        "add": list(b.get("add", [])),
+        "cluster": None,
+        "resources": [],
+        "patterns": sorted(b.get("patterns", [])),
+        "settings": {},
+        "confidence": float(b["confidence"]),
+        "reason": "association rule",
+    }
 
 
 def _table(scored: dict[str, Any], planted: list[Any]) -> dict[str, dict[str, Any]]:
@@ -215,10 +232,11 @@ def _misses(
         near = [c for c in candidates if matches(spec, c, kb_resources)]
         best = max(near, key=lambda c: c["confidence"]) if near else None
         held_for = [
-            h for h in held
-            if reg.target is not None and h.get("item") == reg.target
+            h
+            for h in held
+            if (reg.target is not None and h.get("item") == reg.target)
             or (best is not None and h.get("item") == best["id"])
-        ]  # fmt: skip
+        ]
         out.append(
             {
                 "regularity": reg.name,
@@ -236,10 +254,11 @@ def _misses(
                     "reason": best["reason"],
                 },
                 "heldBack": [
-                    f"{h.get('type')} {h.get('item')} conf {h.get('confidence'):.2f}: {h.get('reason')}"
+                    f"{h.get('type')} {h.get('item')} conf {h.get('confidence'):.2f}: "
+                    f"{h.get('reason')}"
                     for h in held_for[:3]
                 ],
-            }  # fmt: skip
+            }
         )
     return out
 
@@ -264,33 +283,52 @@ def _sum_tables(rows: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, An
 
 
 def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:.2f}"
+    return "-" if x is None else f"{x:.2f}"
 
 
 def print_result(r: dict[str, Any]) -> None:
-    print(f"\n== world {r['world']} seed {r['seed']}: {r['events']} events, "
-          f"{r['workflows']} workflows, {r['seconds']}")  # fmt: skip
+    print(
+        f"\n== world {r['world']} seed {r['seed']}: {r['events']} events, "
+        f"{r['workflows']} workflows, {r['seconds']}"
+    )
     for who in ("patternbot", "baseline"):
         rows = _sum_tables([r[who]])
-        print(f"  {who:10} " + "  ".join(
-            f"{t}: P {_fmt(rows[t]['precision'])} R {_fmt(rows[t]['recall'])} "
-            f"({rows[t]['correct']}/{rows[t]['emitted']}, {rows[t]['found']}/{rows[t]['planted']})"
-            for t in (*TYPES, "all")
-        ))  # fmt: skip
+        print(
+            f"  {who:10} "
+            + "  ".join(
+                f"{t}: P {_fmt(rows[t]['precision'])} R {_fmt(rows[t]['recall'])} "
+                f"({rows[t]['correct']}/{rows[t]['emitted']}, "
+                f"{rows[t]['found']}/{rows[t]['planted']})"
+                for t in (*TYPES, "all")
+            )
+        )
     for fp in r["falsePositives"]:
-        print(f"  FP [{fp['owner']}] {fp['proposal']} conf {fp['confidence']:.2f} "
-              f"({fp['verdict']}{': ' + fp['regularity'] if fp['regularity'] else ''}) — {fp['reason']}")  # fmt: skip
+        print(
+            f"  FP [{fp['owner']}] {fp['proposal']} conf {fp['confidence']:.2f} "
+            f"({fp['verdict']}{': ' + fp['regularity'] if fp['regularity'] else ''}) "
+            f"— {fp['reason']}"
+        )
     for m in r["misses"]:
         near = m["nearest"]
-        print(f"  MISS [{m['owner']}] {m['regularity']} {m['type']} {m['target'] or ''} "
-              f"expected {m['expected']} observed {m['observed']}"
-              + (f"; best candidate {near['proposal']} conf {near['confidence']:.2f}: {near['reason']}"
-                 if near else "; no candidate at any confidence")
-              + (f"; held back: {m['heldBack']}" if m["heldBack"] else ""))  # fmt: skip
-    print("  calibration: " + ", ".join(
-        f"[{BANDS[i]:.1f},{min(BANDS[i + 1], 1.0):.1f}) {c}/{n}"
-        for i, (n, c) in enumerate(r["calibration"]) if n
-    ))  # fmt: skip
+        print(
+            f"  MISS [{m['owner']}] {m['regularity']} {m['type']} {m['target'] or ''} "
+            f"expected {m['expected']} observed {m['observed']}"
+            + (
+                f"; best candidate {near['proposal']} conf {near['confidence']:.2f}: "
+                f"{near['reason']}"
+                if near
+                else "; no candidate at any confidence"
+            )
+            + (f"; held back: {m['heldBack']}" if m["heldBack"] else "")
+        )
+    print(
+        "  calibration: "
+        + ", ".join(
+            f"[{BANDS[i]:.1f},{min(BANDS[i + 1], 1.0):.1f}) {c}/{n}"
+            for i, (n, c) in enumerate(r["calibration"])
+            if n
+        )
+    )
 
 
 def eval_markdown(results: list[dict[str, Any]], state: str) -> str:
@@ -309,8 +347,11 @@ def eval_markdown(results: list[dict[str, Any]], state: str) -> str:
             )
         )
         for fp in r["falsePositives"]:
-            what = {"control": "hits negative control", "duplicate": "duplicate of planted",
-                    "unplanned": "not planted"}[fp["verdict"]]  # fmt: skip
+            what = {
+                "control": "hits negative control",
+                "duplicate": "duplicate of planted",
+                "unplanned": "not planted",
+            }[fp["verdict"]]
             lines.append(
                 f"- FALSE POSITIVE [{fp['owner']}] `{fp['proposal']}` conf {fp['confidence']:.2f}"
                 f" — {what}{' `' + fp['regularity'] + '`' if fp['regularity'] else ''}."
@@ -320,23 +361,87 @@ def eval_markdown(results: list[dict[str, Any]], state: str) -> str:
             near = m["nearest"]
             where = f" on {m['cluster']}" if m["cluster"] else ""
             lines.append(
-                f"- MISS [{m['owner']}] `{m['regularity']}` ({m['type']} {m['target'] or ''}{where})"
+                f"- MISS [{m['owner']}] `{m['regularity']}` "
+                f"({m['type']} {m['target'] or ''}{where})"
                 f" expected {json.dumps(m['expected'])}; observed {json.dumps(m['observed'])}; "
-                + (f"best candidate at threshold 0: `{near['proposal']}` conf {near['confidence']:.2f}"
-                   f" ({near['reason']})" if near else "no candidate at any confidence")
+                + (
+                    f"best candidate at threshold 0: `{near['proposal']}` "
+                    f"conf {near['confidence']:.2f}"
+                    f" ({near['reason']})"
+                    if near
+                    else "no candidate at any confidence"
+                )
                 + (f"; heldBack: {'; '.join(m['heldBack'])}" if m["heldBack"] else "")
-            )  # fmt: skip
+            )
         if not r["falsePositives"] and not r["misses"]:
             lines.append("- nothing wrong")
     return "\n".join(lines) + "\n"
 
 
+def markdown_tables(results: dict[str, Any]) -> str:
+    """The docs tables (per world and seed; calibration per world) from a --json result."""
+    runs = results["runs"]
+    out = [
+        "| world | seed | update_pattern | create_pattern | create_policy | deprecate_pattern "
+        "| **all** P / R | controls hit | baseline all P / R |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(row: dict[str, Any]) -> str:
+        if not row["planted"] and not row["emitted"]:
+            return "-"
+        return (
+            f"{_fmt(row['precision'])} / {_fmt(row['recall'])} "
+            f"({row['correct']}/{row['emitted']}, {row['found']}/{row['planted']})"
+        )
+
+    worlds = list(dict.fromkeys(r["world"] for r in runs))
+    for world in worlds:
+        mine = [r for r in runs if r["world"] == world]
+        for r in [*mine, None]:
+            rows = _sum_tables([x["patternbot"] for x in ([r] if r else mine)])
+            base = _sum_tables([x["baseline"] for x in ([r] if r else mine)])["all"]
+            hit = r["controlsHit"] if r else sorted({c for x in mine for c in x["controlsHit"]})
+            seed = str(r["seed"]) if r else f"**{len(mine)} seeds**"
+            out.append(
+                f"| {world} | {seed} | "
+                + " | ".join(cell(rows[t]) for t in TYPES)
+                + f" | **{_fmt(rows['all']['precision'])} / {_fmt(rows['all']['recall'])}** | "
+                + (", ".join(hit) or "none")
+                + f" | {_fmt(base['precision'])} / {_fmt(base['recall'])} |"
+            )
+    out += [
+        "",
+        "| world | "
+        + " | ".join(
+            f"[{BANDS[i]:.1f}, {min(BANDS[i + 1], 1.0):.1f})" for i in range(len(BANDS) - 1)
+        )
+        + " |",
+        "|---|" + "---|" * (len(BANDS) - 1),
+    ]
+    for world in worlds:
+        bands = [[0, 0] for _ in range(len(BANDS) - 1)]
+        for r in (x for x in runs if x["world"] == world):
+            for i, (n, c) in enumerate(r["calibration"]):
+                bands[i][0] += n
+                bands[i][1] += c
+        out.append(
+            f"| {world} | "
+            + " | ".join(f"{_fmt(c / n if n else None)} of {n}" if n else "-" for n, c in bands)
+            + " |"
+        )
+    return "\n".join(out) + "\n"
+
+
 def _engine_state() -> str:
     try:
         out = subprocess.run(
-            ["git", "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=True,
+            ["git", "log", "-1", "--format=%h %s"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=Path(__file__).resolve().parents[1],
-        ).stdout.strip()  # fmt: skip
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown commit"
     return f"work tree on top of {out[:70]}"
@@ -378,8 +483,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--world", choices=("calibration", *WORLD_NAMES, "all", "new"),
-                        default="all", help="all: calibration and every new world; new: new worlds")  # fmt: skip
+    parser.add_argument(
+        "--world",
+        choices=("calibration", *WORLD_NAMES, "all", "new"),
+        default="all",
+        help="all: calibration and every new world; new: new worlds",
+    )
     parser.add_argument("--repo", type=Path, default=Path("."), help="calibration world's repo")
     parser.add_argument("--events", type=int, help="events per world and seed (default per world)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
@@ -389,12 +498,16 @@ def main() -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--eval-md", type=Path, help="append what went wrong here (Markdown)")
+    parser.add_argument("--table-from", type=Path, help="print the docs tables of a --json result")
     args = parser.parse_args()
+    if args.table_from is not None:
+        print(markdown_tables(json.loads(args.table_from.read_text(encoding="utf-8"))), end="")
+        return
     if args.corpus is not None:
         os.environ["PATTERNBOT_CORPUS"] = str(args.corpus)
-    worlds = {
-        "all": ["calibration", *WORLD_NAMES], "new": list(WORLD_NAMES)
-    }.get(args.world, [args.world])  # fmt: skip
+    worlds = {"all": ["calibration", *WORLD_NAMES], "new": list(WORLD_NAMES)}.get(
+        args.world, [args.world]
+    )
     results: dict[str, Any] = {}
     if not args.skip_quality:
         config = load_config(args.repo)

@@ -147,7 +147,7 @@ def score(
     specs = [(reg, spec_of(reg, control=False)) for reg in planted]
     control_specs = [(reg, spec_of(reg, control=True)) for reg in controls]
     claimed: dict[str, int] = {}
-    judged = []
+    judged: list[dict[str, Any]] = []
     for index, p in enumerate(proposals):
         hit = next((reg for reg, spec in specs if matches(spec, p, kb_resources)), None)
         if hit is not None and hit.name not in claimed:
@@ -156,7 +156,7 @@ def score(
             continue
         control = next((reg for reg, spec in control_specs if matches(spec, p, kb_resources)), None)
         if hit is not None:
-            verdict = {"verdict": "duplicate", "regularity": hit.name}
+            verdict: dict[str, str | None] = {"verdict": "duplicate", "regularity": hit.name}
         elif control is not None:
             verdict = {"verdict": "control", "regularity": control.name}
         else:

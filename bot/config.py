@@ -18,8 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
+from bot.camel import CamelModel
 from bot.errors import ConfigError
-from bot.knowledge.schema import CamelModel
 from bot.yamlfile import (
     Problem,
     YamlSyntaxError,
@@ -79,8 +79,9 @@ class LearningConfig(CamelModel):
     confidence_z: float = Field(default=1.645, gt=0.0, le=5.0)
     # Co-usage: the pair must be used together this many times more often than chance.
     co_usage_min_lift: float = Field(default=1.5, ge=1.0)
-    # Gaps: weak intents closer than this (cosine, average linkage) form one group.
-    gap_similarity: float = Field(default=0.3, ge=-1.0, le=1.0)
+    # Gaps: weak intents closer than this (cosine, average linkage) may form one group, unless
+    # their solutions disagree on a kind (docs/learning.md, bench/bench_gap_grouping.py).
+    gap_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)
     gap_min_group_size: int = Field(default=5, ge=2)
     # A kind belongs to a gap's resource set when this share of the group's solutions holds it.
     gap_kind_share: float = Field(default=0.6, gt=0.0, le=1.0)

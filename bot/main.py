@@ -16,7 +16,7 @@ from bot.error_handler import EXIT_USAGE, error_boundary
 # Imported lazily so `patternbot validate` does not pay for loading Qdrant or the ONNX runtime.
 COMMANDS = (
     "validate", "sync", "recommend", "metrics", "suggest", "propose", "run", "schema", "logs",
-    "stage", "mcp",
+    "stage", "mcp", "new", "import_dotai",
 )
 
 
@@ -172,6 +172,28 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, metavar="OUT.jsonl", help="write here (default: stdout)"
     )
     p.add_argument("--cluster", metavar="NAME", help="the cluster the records come from")
+
+    p = sub.add_parser("new", help="write a commented skeleton for a new pattern or policy")
+    p.add_argument("type", choices=("pattern", "policy"), help="what to create")
+    p.add_argument("id", help="the new item's id, also its file name (e.g. stateless-web-app)")
+    _add_repo(p)
+
+    p = sub.add_parser("import", help="bring patterns and policies from another tool into git")
+    import_sub = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    p = import_sub.add_parser(
+        "dot-ai", help="a DevOps AI Toolkit pattern and policy store (Qdrant collections)"
+    )
+    p.set_defaults(command="import_dotai")  # bot/commands/import_dotai.py
+    _add_repo(p)
+    _add_json(p)
+    p.add_argument("--qdrant-url", metavar="URL", help="the Qdrant server dot-ai used")
+    p.add_argument("--api-key", metavar="KEY", help="its API key (default: none)")
+    p.add_argument("--file", type=Path, metavar="EXPORT.json", help="a scroll dump instead")
+    p.add_argument("--patterns-collection", default="patterns", metavar="NAME")
+    p.add_argument("--policies-collection", default="policies", metavar="NAME")
+    p.add_argument(
+        "--dry-run", action="store_true", help="say what would be written; write nothing"
+    )
 
     p = sub.add_parser("schema", help="write the JSON Schema files for patterns, policies and logs")
     p.add_argument("--out", type=Path, default=Path("schemas"), metavar="DIR")

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.config import Config
+from bot.errors import DraftingError
 from bot.index.embeddings import MiniLMOnnxEmbedder
 from bot.knowledge.repository import KnowledgeBase
-from bot.errors import DraftingError
 from bot.learning.claude import (
     ClaudeDrafter,
     build_prompt,
@@ -383,7 +383,7 @@ def test_placeholders_inside_data_are_never_expanded(
         ("Visit www.evil.example today", "has a link"),
         ("Write to mailto:me", "has a link"),
         ("Click javascript:alert", "has a link"),
-        ("Read <https://evil.example>", "has HTML"),
+        ("Read <https://evil.example>", "has a link"),
         ("![logo](x.png)", "has an image"),
         ("Ping @acme/admins about it", "mentions someone"),
         ("Mail ops@example.com", "mentions someone"),

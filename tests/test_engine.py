@@ -13,12 +13,19 @@ from bot.index.store import Index
 from bot.index.sync import sync_index
 from bot.knowledge.repository import load_knowledge_base
 from bot.knowledge.schema import Pattern
+from bot.learning.dedupe import against_knowledge_base
 from bot.learning.engine import suggest
+from bot.learning.findings import SignalContext
 from bot.learning.history import InMemoryDecisionHistory, RejectedSuggestion
-from bot.learning.suggestion import SuggestionType, fingerprint_of
+from bot.learning.suggestion import (
+    Evidence,
+    SignalName,
+    Suggestion,
+    SuggestionType,
+    fingerprint_of,
+)
 from bot.logs.analysis import analyse_logs
 from bot.logs.emitter import WorkflowLog
-from bot.logs.usage import WeakIntent
 from tests.support.kb import make_kb_repo, pattern_data, policy_data
 from tests.support.learning import learning_config, report, standard_kb, usage
 
@@ -151,35 +158,30 @@ def test_more_cases_at_a_lower_confidence_do_not_bring_it_back(tmp_path: Path) -
     assert run.held_back[0].reason.endswith("60 cases (needs 60) at confidence 0.84 (was 0.90)")
 
 
-NIGHTLY = [
-    "nightly batch job for finance",
-    "run a nightly batch job",
-    "nightly batch job that emails sales",
-    "nightly batch job for the warehouse",
-    "a nightly batch job with a config file",
-    "nightly batch job for marketing numbers",
-    "schedule the nightly batch job",
-    "nightly batch job for compliance",
-    "nightly batch job for the support team",
-    "weekly and nightly batch job",
-]
-
-
-def _nightly_report(kinds: list[str]) -> object:
-    return report(
-        weak_intents=[
-            WeakIntent(
-                workflow_id=f"wf-{i}",
-                intent=text,
-                best_pattern="batch-job",
-                best_score=0.45,
-                kinds=kinds,
-                status="deployed",
-                cluster=None,
-                ts=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
-            )
-            for i, text in enumerate(NIGHTLY)
-        ]
+def _nightly_draft(kinds: list[str]) -> Suggestion:
+    """A drafted new pattern for nightly batch jobs, as the gap signal would draft it."""
+    draft = {
+        "id": "nightly-batch-job",
+        "description": f"Nightly batch job workloads: {' and '.join(kinds)}",
+        "triggers": ["nightly batch job", "nightly batch"],
+        "suggestedResources": kinds,
+        "rationale": "Requests about nightly batch jobs matched no existing pattern well.",
+        "createdAt": "2026-01-31",
+        "createdBy": "patternbot",
+    }
+    identity = {"resources": sorted(kinds)}
+    return Suggestion(
+        type=SuggestionType.CREATE_PATTERN,
+        confidence=0.8,
+        reason="10 requests about nightly batch job matched no pattern well",
+        draft=Pattern.model_validate(draft).to_data(),
+        evidence=Evidence(
+            signal=SignalName.GAP,
+            frequency=0.9,
+            hits=9,
+            cases=10,
+            fingerprint=fingerprint_of(SuggestionType.CREATE_PATTERN, identity),
+        ),
     )
 
 
@@ -190,17 +192,13 @@ def test_a_new_pattern_close_to_an_existing_one_becomes_an_update_of_it(
     root = tmp_path / "kb"
     index = index_factory(root)
     sync_index(index, minilm, kb)
+    ctx = SignalContext(settings=learning_config().learning, kb=kb, embedder=minilm)
 
-    run = suggest(
-        learning_config(),
-        kb,
-        _nightly_report(["ConfigMap", "CronJob"]),
-        embedder=minilm,
-        index=index,
-        history=NO_HISTORY,
+    suggestion, dropped = against_knowledge_base(
+        ctx, index, _nightly_draft(["ConfigMap", "CronJob"])
     )
 
-    [suggestion] = run.suggestions
+    assert suggestion is not None and dropped is None
     assert suggestion.type is SuggestionType.UPDATE_PATTERN
     assert suggestion.target == "batch-job"
     assert suggestion.changes == {"add": {"suggestedResources": ["ConfigMap"]}}
@@ -222,22 +220,15 @@ def test_a_new_pattern_that_adds_nothing_to_its_near_duplicate_is_dropped(
     tmp_path: Path, minilm: MiniLMOnnxEmbedder
 ) -> None:
     kb = standard_kb(tmp_path)
-    # No index: the knowledge base is embedded directly.
-    run = suggest(
-        learning_config(),
-        kb,
-        _nightly_report(["CronJob"]),
-        embedder=minilm,
-        index=None,
-        history=NO_HISTORY,
-    )
+    ctx = SignalContext(settings=learning_config().learning, kb=kb, embedder=minilm)
 
-    assert run.suggestions == []
-    [held] = run.held_back
-    assert held.type == "create_pattern"
-    assert held.item == "nightly-batch-job"
-    assert held.reason.startswith("close to existing pattern batch-job (similarity ")
-    assert held.reason.endswith("), which already suggests all its resources")
+    # No index: the knowledge base is embedded directly.
+    suggestion, dropped = against_knowledge_base(ctx, None, _nightly_draft(["CronJob"]))
+
+    assert suggestion is None
+    assert dropped is not None
+    assert dropped.startswith("close to existing pattern batch-job (similarity ")
+    assert dropped.endswith("), which already suggests all its resources")
 
 
 def _write_logs(path: Path) -> None:
@@ -335,3 +326,40 @@ def test_a_combination_near_a_third_pattern_stays_a_combination(
     assert run.held_back[0].reason.startswith(
         "close to existing pattern cached-website (similarity "
     )
+
+
+def test_a_held_back_confidence_never_reads_as_the_threshold_it_missed(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    # 75 of 82 scores 0.84972: at two decimals that is the threshold 0.85 itself.
+    rep = report(patterns={"web-app": usage(times_used=82, common_additions={"Secret": 75})})
+    run = suggest(
+        learning_config(min_confidence=0.85),
+        kb,
+        rep,
+        embedder=None,
+        index=None,
+        history=NO_HISTORY,
+    )
+
+    assert run.suggestions == []
+    [held] = run.held_back
+    assert (held.confidence, held.reason) == (
+        0.8497,
+        "confidence 0.8497 (75 of 82) is below the threshold 0.85",
+    )
+
+
+def test_a_near_miss_below_half_is_listed_and_noise_is_not(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    # 5 of 11 cannot rule out a majority (upper bound 0.68); 20 of 100 can (0.27).
+    rep = report(
+        patterns={
+            "web-app": usage(times_used=11, common_additions={"Secret": 5}),
+            "cache": usage(times_used=100, common_additions={"ConfigMap": 20}),
+        }
+    )
+    run = suggest(learning_config(), kb, rep, embedder=None, index=None, history=NO_HISTORY)
+
+    assert [(h.item, h.reason) for h in run.held_back] == [
+        ("web-app/Secret", "confidence 0.24 (5 of 11) is below the threshold 0.70"),
+    ]

@@ -129,9 +129,10 @@ def test_a_changed_draft_rebuilds_the_bot_only_branch_from_the_base(platform_kb:
     outcome = run(platform_kb, [changed])
     assert statuses(outcome) == [(UPDATE_BRANCH, "updated")]
     # One commit on the base, whatever the history: the body's diff is the branch's diff.
-    assert git(platform_kb, "rev-parse", f"{UPDATE_BRANCH}^").strip() == git(
-        platform_kb, "rev-parse", "main"
-    ).strip()
+    assert (
+        git(platform_kb, "rev-parse", f"{UPDATE_BRANCH}^").strip()
+        == git(platform_kb, "rev-parse", "main").strip()
+    )
     assert git(platform_kb, "diff", "--stat", "main", UPDATE_BRANCH) == (
         " patterns/stateless-web-app.yaml | 2 ++\n 1 file changed, 2 insertions(+)\n"
     )

@@ -9,15 +9,14 @@ import pytest
 
 from bot.config import Config
 from bot.knowledge.repository import load_knowledge_base
-from bot.logs.analysis import analyse_logs
-from bot.logs.emitter import WorkflowLog
-from bot.logs.usage import SolutionProfile, UsageReport
-from tests.support.kb import make_kb_repo, pattern_data
-
 from bot.knowledge.schema import Pattern
 from bot.learning.engine import suggest
 from bot.learning.history import InMemoryDecisionHistory
 from bot.learning.suggestion import SuggestionType, fingerprint_of
+from bot.logs.analysis import analyse_logs
+from bot.logs.emitter import WorkflowLog
+from bot.logs.usage import SolutionProfile, UsageReport
+from tests.support.kb import make_kb_repo, pattern_data
 from tests.support.learning import learning_config, report, standard_kb, usage
 
 
@@ -156,7 +155,11 @@ def _profile(patterns: list[str], kinds: list[str], workflows: int) -> SolutionP
 
 def _partner_explained_report() -> UsageReport:
     """HPA in 95% of web-app's uses with cache (76 of 80) and 0 of 10 without; cache alone 19/20."""
-    web, cache, hpa = ["Deployment", "Service", "Ingress"], ["Deployment", "Service"], "HorizontalPodAutoscaler"
+    web, cache, hpa = (
+        ["Deployment", "Service", "Ingress"],
+        ["Deployment", "Service"],
+        "HorizontalPodAutoscaler",
+    )
     return report(
         workflows_with_solution=110,
         patterns={
@@ -215,7 +218,9 @@ def test_the_conditional_rates_are_in_the_evidence(tmp_path: Path) -> None:
     # web-app also adds PodDisruptionBudget on its own, with or without cache.
     pdb = "PodDisruptionBudget"
     rep.solution_profiles = [
-        _profile(p.patterns, sorted({*p.kinds, pdb}) if "web-app" in p.patterns else p.kinds, p.workflows)
+        _profile(
+            p.patterns, sorted({*p.kinds, pdb}) if "web-app" in p.patterns else p.kinds, p.workflows
+        )
         for p in rep.solution_profiles
     ]
     run = suggest(

@@ -183,7 +183,8 @@ def test_noise_passing_in_one_of_four_clusters_is_held_back_after_correction(
     )
 
     # 12 of 13 scores 0.7177 alone, above 0.70, but it is one of four clusters: Holm tests the
-    # strongest at alpha/4, where it scores 0.6216 (shown rounded down). It is listed as a near miss for its cluster.
+    # strongest at alpha/4, where it scores 0.6216 (0.6215 rounded down). It is listed as a near
+    # miss for its cluster.
     assert run.suggestions == []
     assert [(h.item, h.cluster, h.confidence, h.reason) for h in run.held_back] == [
         (

@@ -8,6 +8,7 @@ from bot.learning.confidence import excess_rate_confidence, wilson_lower_bound
 from bot.learning.engine import suggest
 from bot.learning.history import InMemoryDecisionHistory
 from bot.learning.suggestion import SuggestionType, fingerprint_of
+from bot.logs.usage import DayOutcomes
 from tests.support.learning import learning_config, report, standard_kb, usage
 
 
@@ -115,3 +116,83 @@ def test_a_failure_rate_close_to_the_others_is_not_a_signal(tmp_path: Path) -> N
     )
     assert run.suggestions == []
     assert run.held_back == []
+
+
+def test_a_failing_pattern_says_why_it_fails(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    refused = "connection refused to <host>:<n>"
+    rep = report(
+        patterns={
+            "database": usage(
+                deployed=18,
+                failed=12,
+                errors={refused: 10, "timeout after <n>s": 2},
+            ),
+            "web-app": usage(deployed=292, failed=8, errors={"image pull backoff": 8}),
+        }
+    )
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    [suggestion] = run.suggestions
+    assert suggestion.target == "database"
+    assert suggestion.reason == (
+        "Deployments using database failed in 40% of cases (12 of 30) against 3% for other "
+        f'patterns; 10 of 12 failures ended with "{refused}"'
+    )
+    assert suggestion.evidence.details["errors"] == [
+        {"error": refused, "failed": 10, "share": 0.8333},
+        {"error": "timeout after <n>s", "failed": 2, "share": 0.1667},
+    ]
+
+
+def _burst_report() -> object:
+    """Every pattern failed on 2026-01-15; on the other days 4 of 368 workflows failed."""
+    days = {f"2026-01-{d:02d}": DayOutcomes(deployed=13) for d in range(1, 30) if d != 15}
+    for day in ("2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"):
+        days[day] = DayOutcomes(deployed=12, failed=1)
+    days["2026-01-15"] = DayOutcomes(deployed=30, failed=40)
+    return report(
+        outcomes_by_day=days,
+        patterns={
+            # cache was used mostly on the bad day: all its failures fell on it.
+            "cache": usage(deployed=20, failed=20, failed_by_day={"2026-01-15": 20}),
+            "web-app": usage(
+                deployed=376,
+                failed=24,
+                failed_by_day={
+                    "2026-01-02": 1,
+                    "2026-01-03": 1,
+                    "2026-01-04": 1,
+                    "2026-01-05": 1,
+                    "2026-01-15": 20,
+                },
+            ),
+        },
+    )
+
+
+def test_a_failure_burst_that_hit_every_pattern_is_not_a_patterns_fault(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    run = suggest(
+        learning_config(),
+        kb,
+        _burst_report(),  # type: ignore[arg-type]
+        embedder=None,
+        index=None,
+        history=InMemoryDecisionHistory(),
+    )
+
+    # Without the burst, cache (20 of 40) against web-app (24 of 400) would score 0.78.
+    assert excess_rate_confidence(20, 40, 24, 400) > 0.7
+    assert run.suggestions == []
+    assert [(h.item, h.hits, h.cases, h.reason) for h in run.held_back] == [
+        (
+            "cache",
+            0,
+            20,
+            "support 0 is below learning.minSupport 5 after setting aside 20 failures on burst "
+            "days when every pattern failed (2026-01-15)",
+        )
+    ]

@@ -89,23 +89,24 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
     draft = Pattern.model_validate(suggestion.draft)
     assert draft.suggested_resources == ["Deployment", "Service", "HorizontalPodAutoscaler"]
     assert suggestion.draft == {
-        "id": "model-inference-gpu",
+        "id": "model-inference",
         "description": (
-            "Model inference gpu workloads: Deployment, Service and HorizontalPodAutoscaler, "
+            "Model inference workloads: Deployment, Service and HorizontalPodAutoscaler, "
             "for requests about model inference or gpu"
         ),
         "triggers": ["model inference", "gpu"],
         "rationale": (
-            "16 requests matched no existing pattern well; 94% of their solutions (15 of 16) used "
-            "Deployment, Service and HorizontalPodAutoscaler."
+            "16 requests matched no existing pattern well; their solutions used Deployment (100%), "
+            "Service (100%) and HorizontalPodAutoscaler (94%)."
         ),
         "createdAt": "2026-01-31",
         "createdBy": "patternbot",
         "suggestedResources": ["Deployment", "Service", "HorizontalPodAutoscaler"],
     }
     assert suggestion.reason == (
-        "16 requests about model inference or gpu matched no pattern well and 94% of their "
-        "solutions (15 of 16) used Deployment, Service and HorizontalPodAutoscaler"
+        "16 requests about model inference or gpu matched no pattern well, and their solutions "
+        "used Deployment (100%), Service (100%) and HorizontalPodAutoscaler (94%): each kind in "
+        "at least 15 of 16"
     )
     assert suggestion.confidence == 0.7625
     assert suggestion.evidence.example_intents == GPU_INTENTS[:5]

@@ -1,4 +1,4 @@
-"""The evaluation worlds: valid v1 logs, ground truth consistent with them, corpus-built worlds sane.
+"""The evaluation worlds: valid v1 logs, truth consistent with the logs, corpus worlds sane.
 
 The generator is tested on a small hand-made world (no corpus needed); the corpus worlds are built
 and drawn briefly when the corpus is present and skipped with the reason when it is not.
@@ -160,7 +160,7 @@ def tiny_world() -> World:
                 },
                 must_not_suggest={"type": "create_policy"},
                 description="test",
-            ),  # fmt: skip
+            ),
         ],
         days=30,
         errors=("CrashLoopBackOff: exit code {n}",),
@@ -327,11 +327,23 @@ def test_corpus_world_is_a_valid_knowledge_base_with_consistent_truth(
     planted = {reg.name: reg for reg in world.truth if reg.type != "none"}
     controls = {reg.name: reg for reg in world.truth if reg.type == "none"}
     # The phenomena the worlds exist for, each with ground truth.
-    for needed in ("partner-explained-addition", "co-usage", "common-addition", "failing",
-                   "cluster-specific-addition", "rarely-chosen"):  # fmt: skip
+    for needed in (
+        "partner-explained-addition",
+        "co-usage",
+        "common-addition",
+        "failing",
+        "cluster-specific-addition",
+        "rarely-chosen",
+    ):
         assert needed in planted
-    for needed in ("partner-inherited-addition", "tiny-sample", "duplicate-combination",
-                   "covered-differently-worded", "gap-filled-since", "failure-burst"):  # fmt: skip
+    for needed in (
+        "partner-inherited-addition",
+        "tiny-sample",
+        "duplicate-combination",
+        "covered-differently-worded",
+        "gap-filled-since",
+        "failure-burst",
+    ):
         assert needed in controls
     assert sum(n.startswith("gap-") and reg.type != "none" for n, reg in planted.items()) == 2
     assert any(n.startswith("noise-addition-") for n in controls)

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 def load_valid_knowledge_base(config: Config) -> KnowledgeBase:
     """The repository's knowledge base; KnowledgeBaseError when a file does not validate."""
-    kb = load_knowledge_base(config.root, config.paths.patterns, config.paths.policies)
+    kb = load_knowledge_base(
+        config.root, config.paths.patterns, config.paths.policies, state_dir=config.state_dir
+    )
     kb.require_valid()
     return kb
 

@@ -60,9 +60,7 @@ def propose_report(
         feedback,
         report=report,
         dry_run=dry_run,
-        held_back={
-            item.fingerprint: item.reason for item in engine.held_back if item.fingerprint
-        },
+        held_back={item.fingerprint: item.reason for item in engine.held_back if item.fingerprint},
         engine_held=held,
     )
     for message in [*engine.warnings, *outcome.warnings]:

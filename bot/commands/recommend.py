@@ -1,21 +1,28 @@
-"""`patternbot recommend`: the patterns and policies the index returns for an intent."""
+"""`patternbot recommend`: the patterns and policies the index returns for an intent.
+
+A cold process answers one intent: heavy imports wait until they are needed (rich only for the
+tables, the log emitter only with --log) and the model loads without graph optimisation. Tools
+that recommend often use the warm API in bot/api.py instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from rich.table import Table
-
-from bot.config import load_config
+from bot.api import Recommender
 from bot.console import print_json, progress, stdout_console
 from bot.error_handler import EXIT_OK
-from bot.index.embeddings import load_embedder
-from bot.index.retrieval import Match, Retrieval, require_index, retrieve
-from bot.index.store import open_index
-from bot.logs.emitter import WorkflowLog, new_workflow_id
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from bot.index.retrieval import Match
 
 
 def _table(title: str, matches: list[Match]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("score", justify="right")
     table.add_column("id")
@@ -25,41 +32,22 @@ def _table(title: str, matches: list[Match]) -> Table:
     return table
 
 
-def _log(args: argparse.Namespace, retrieval: Retrieval) -> str:
-    workflow_id: str = args.workflow_id or new_workflow_id()
-    WorkflowLog(args.log, cluster=args.cluster).retrieved(
-        workflow_id,
-        retrieval.intent,
-        [(m.id, m.score) for m in retrieval.patterns],
-        [(m.id, m.score) for m in retrieval.policies],
-        workflow=args.workflow,
-    )
-    return workflow_id
-
-
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.repo)
-    limit: int = args.limit if args.limit is not None else config.retrieval.limit
-    with open_index(config) as index:
-        # Checked before loading the model, so an empty index fails fast.
-        require_index(index)
-        retrieval = retrieve(
-            index,
-            load_embedder(config.embedding),
+    with Recommender(args.repo, quick_start=True) as recommender:
+        result = recommender.recommend(
             args.intent,
-            limit,
-            include_deprecated=config.retrieval.include_deprecated,
+            args.limit,
+            log=args.log,
+            workflow_id=args.workflow_id,
+            workflow=args.workflow,
+            cluster=args.cluster,
         )
-    workflow_id = _log(args, retrieval) if args.log else None
     if args.json:
-        data = retrieval.to_data()
-        if workflow_id:
-            data["workflowId"] = workflow_id
-        print_json(data)
+        print_json(result.to_data())
         return EXIT_OK
     console = stdout_console()
-    console.print(_table("Patterns", retrieval.patterns))
-    console.print(_table("Policies", retrieval.policies))
-    if workflow_id:
-        progress(f"logged to {args.log} as workflow {workflow_id}")
+    console.print(_table("Patterns", result.retrieval.patterns))
+    console.print(_table("Policies", result.retrieval.policies))
+    if result.workflow_id:
+        progress(f"logged to {args.log} as workflow {result.workflow_id}")
     return EXIT_OK

@@ -69,8 +69,7 @@ def step_summary(
     for result in outcome.results:
         details = " ".join(part for part in (inert(result.reason or ""), result.url or "") if part)
         lines.append(
-            f"| {result.status.value} | {code(result.branch)} | {inert(result.title)} "
-            f"| {details} |"
+            f"| {result.status.value} | {code(result.branch)} | {inert(result.title)} | {details} |"
         )
     if not outcome.results:
         lines.append("| none | | no suggestions this run | |")

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from bot.config import load_config
 from bot.console import print_json, print_lines
 from bot.error_handler import EXIT_FAILURE, EXIT_OK
-from bot.platform.all_platforms import check_platform
 from bot.workflow.stage import learning_suggestions, stage_lines
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.repo)
-    check_platform(args.platform, os.environ)
     stage = learning_suggestions(
         config, args.workflow, args.logs or config.paths.logs, platform_name=args.platform
     )

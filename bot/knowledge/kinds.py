@@ -92,3 +92,15 @@ def kind_problem(name: str) -> str | None:
 def is_kind_name(name: str) -> bool:
     """True when `name` is spelt like a Kubernetes kind (a built-in one or a custom resource's)."""
     return kind_problem(name) is None
+
+
+def canonical_kind(name: str) -> str | None:
+    """The known kind a near miss stands for ('PVC', 'configmap', 'Services'), else None."""
+    if name in KNOWN_KINDS:
+        return name
+    compact = re.sub(r"[\s_\-]", "", name)
+    return (
+        SHORT_NAMES.get(compact.upper())
+        or _BY_LOWER.get(compact.lower())
+        or _BY_PLURAL.get(compact.lower())
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr
 
+from bot.camel import CamelModel as CamelModel  # re-exported: its home moved (bot/camel.py)
 from bot.knowledge.kinds import kind_problem
 
 # An id is a file name and part of a git branch name (`patternbot/<type>/<id>`), so it keeps to
@@ -23,18 +23,6 @@ ID_RULE = (
     "lower-case letters, digits, '.', '_' and '-', starting and ending with a letter or digit, "
     f"at most {ID_MAX_LENGTH} characters"
 )
-
-
-class CamelModel(BaseModel):
-    """A model whose YAML and JSON keys are camelCase and whose unknown keys are errors."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=False
-    )
-
-    def to_data(self) -> dict[str, Any]:
-        """The model as plain YAML/JSON data with camelCase keys, unset optional fields left out."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
 
 
 def _check_kind(name: str) -> str:

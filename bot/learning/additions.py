@@ -36,7 +36,7 @@ _CONDITIONAL = ("withPartner", "withoutPartner")
 
 @dataclass
 class _Counts:
-    """Workflows per pattern, per added kind, and per (partner, added kind) from solution profiles."""
+    """Workflows per pattern, per added kind, per (partner, added kind): from solution profiles."""
 
     uses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     added: dict[str, dict[str, int]] = field(
@@ -273,7 +273,9 @@ class CommonAdditions(ProportionSignal):
             return could_be_a_regularity(naive, threshold)
         return could_be_a_regularity(finding, threshold)
 
-    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+    def unseen(
+        self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
+    ) -> Finding | None:
         uses = _uses(report, key[0])
         if uses <= 0:
             return None

@@ -54,6 +54,7 @@ _REFUSED: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
+    ("has an image", re.compile(r"!\[")),
     (
         "has a link",
         re.compile(
@@ -62,7 +63,6 @@ _REFUSED: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE | re.MULTILINE,
         ),
     ),
-    ("has an image", re.compile(r"!\[")),
     ("has HTML", re.compile(r"[<>]|&#?[a-z0-9]+;", re.IGNORECASE)),
     ("mentions someone", re.compile(r"@[a-z0-9_-]", re.IGNORECASE)),
     (

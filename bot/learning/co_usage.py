@@ -144,7 +144,9 @@ class CoUsage(ProportionSignal):
     ) -> list[Suggestion]:
         return build(ctx, findings, report, taken_ids)
 
-    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+    def unseen(
+        self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
+    ) -> Finding | None:
         return unseen(ctx, report, key)
 
 

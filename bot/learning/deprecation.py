@@ -74,11 +74,11 @@ def measure_failing(ctx: SignalContext, report: UsageReport) -> list[Finding]:
         failed, cases = failed - own_burst, cases - own_burst
         base_failed = max(0, all_failed - outcomes[pattern_id][0] - burst.others_failed)
         base_cases = max(0, all_cases - outcomes[pattern_id][1] - burst.others_failed)
-        if failed <= 0:
-            continue
-        rate = failed / cases
+        rate = failed / cases if cases else 0.0
         base_rate = base_failed / base_cases if base_cases else 0.0
-        if base_cases and rate < ctx.settings.failure_rate_ratio * base_rate:
+        below_ratio = base_cases > 0 and rate < ctx.settings.failure_rate_ratio * base_rate
+        # A pattern whose failures fell on burst days stays a finding, to say why it is not one.
+        if (failed <= 0 or below_ratio) and not own_burst:
             continue
         statistic = _two_proportion_z(failed, cases, base_failed, base_cases)
         details: dict[str, object] = {
@@ -92,9 +92,24 @@ def measure_failing(ctx: SignalContext, report: UsageReport) -> list[Finding]:
         errors = dominant_errors(usage)
         if errors:
             details["errors"] = errors
-        if burst.days:
+        condition = ""
+        if own_burst:
             details["burstDays"] = burst.days
             details["failuresOnBurstDays"] = own_burst
+            details["confidenceWithBurstDays"] = round(
+                excess_rate_confidence(
+                    *outcomes[pattern_id],
+                    all_failed - outcomes[pattern_id][0],
+                    all_cases - outcomes[pattern_id][1],
+                    z,
+                ),
+                4,
+            )
+            days = ", ".join(burst.days)
+            condition = (
+                f" after setting aside {own_burst} failures on burst days when every pattern "
+                f"failed ({days})"
+            )
         findings.append(
             Finding(
                 signal=SignalName.FAILING,
@@ -104,6 +119,7 @@ def measure_failing(ctx: SignalContext, report: UsageReport) -> list[Finding]:
                 confidence=excess_rate_confidence(failed, cases, base_failed, base_cases, z),
                 details=details,
                 patterns_used=[pattern_id],
+                condition=condition,
             )
         )
     return findings
@@ -167,7 +183,9 @@ def build_failing(
         )
         draft = item_data(pattern)
         draft["rationale"] = f"{pattern.rationale.rstrip()}\n\n{note}"
-        identity = scoped_identity({"target": pattern_id, "signal": SignalName.FAILING.value}, finding.cluster)
+        identity = scoped_identity(
+            {"target": pattern_id, "signal": SignalName.FAILING.value}, finding.cluster
+        )
         suggestions.append(
             Suggestion(
                 type=SuggestionType.UPDATE_PATTERN,
@@ -175,7 +193,8 @@ def build_failing(
                 confidence=round(finding.confidence, 4),
                 reason=(
                     f"Deployments using {pattern_id}{where} failed in {percent(rate)} of cases "
-                    f"({finding.hits} of {finding.cases}) against {percent(other)} "
+                    f"({finding.hits} of {finding.cases}){finding.condition} against "
+                    f"{percent(other)} "
                     "for other patterns"
                     + _errors_phrase(
                         finding.details.get("errors", []), _failed_workflows(report, pattern_id)
@@ -210,7 +229,9 @@ class RarelyUsed(ProportionSignal):
     ) -> list[Suggestion]:
         return build_rarely_used(ctx, findings, report)
 
-    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+    def unseen(
+        self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
+    ) -> Finding | None:
         usage = report.patterns.get(key[0])
         if usage is None or usage.strong_recommendations <= 0:
             return None
@@ -246,10 +267,14 @@ class Failing(ProportionSignal):
         )
 
     def listed_when_held(self, finding: Finding, threshold: float) -> bool:
-        # Only patterns failing at least failureRateRatio x the others are findings at all.
-        return True
+        # Listed when it fails more than the others beyond doubt, or did until the burst days
+        # were set aside (the reviewer's "why not?").
+        before_setting_aside = float(finding.details.get("confidenceWithBurstDays", 0.0))
+        return max(finding.confidence, before_setting_aside) > 0.0
 
-    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+    def unseen(
+        self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
+    ) -> Finding | None:
         usage = report.patterns.get(key[0])
         if usage is None or usage.failed + usage.deployed <= 0:
             return None

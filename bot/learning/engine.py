@@ -140,16 +140,12 @@ def _candidates(
         if id(f) not in stopped and not (f.cluster is not None and f.key in adopted)
     ]
     held = [(f, why) for f, why in scoped.held if f.key not in adopted]
-    listed = [
-        _held(signal, f, why) for f, why in held if signal.listed_when_held(f, threshold)
-    ]
+    listed = [_held(signal, f, why) for f, why in held if signal.listed_when_held(f, threshold)]
     listed.extend(_held(signal, f, why) for f, why in look.stopped)
     built = signal.build(ctx, selected, report, taken_ids)
     if look.adopted:
         recent = report.periods[RECENT]
-        built.extend(
-            _with_timeline(s) for s in signal.build(ctx, look.adopted, recent, taken_ids)
-        )
+        built.extend(_with_timeline(s) for s in signal.build(ctx, look.adopted, recent, taken_ids))
     return built, listed
 
 

@@ -88,6 +88,30 @@ def _current_matches(
     }
 
 
+def _served_by_retrieved_pattern(
+    ctx: SignalContext, group: list[WeakIntent], core: list[str]
+) -> str | None:
+    """The pattern retrieval ranked first for most of the group, when users built exactly it.
+
+    Retrieval pointed these requests to the pattern (with a weak score: its words differ from
+    theirs) and their solutions hold exactly its resources: the pattern serves them. A new pattern
+    with the same resources would duplicate it; what is missing is words, not a pattern.
+    """
+    leading = Counter(w.best_pattern for w in group if w.best_pattern)
+    if not leading:
+        return None
+    pattern_id, count = leading.most_common(1)[0]
+    pattern = ctx.kb.patterns.get(pattern_id)
+    if (
+        pattern is None
+        or pattern.deprecated
+        or 2 * count < len(group)
+        or set(pattern.suggested_resources) != set(core)
+    ):
+        return None
+    return pattern_id
+
+
 def _finding(ctx: SignalContext, group: list[WeakIntent], others: list[str]) -> Finding | None:
     solved = [w for w in group if w.kinds]
     if not solved:
@@ -106,6 +130,8 @@ def _finding(ctx: SignalContext, group: list[WeakIntent], others: list[str]) -> 
         core, counts = _core(solved, ctx.settings.gap_kind_share)
         if not core:
             return None
+    if _served_by_retrieved_pattern(ctx, group, core) is not None:
+        return None
     weakest = min(core, key=lambda k: (counts[k], k))
     cases = len(solved)
     whole = sum(1 for w in solved if set(core) <= set(w.kinds))

@@ -1,4 +1,4 @@
-"""What failed outcomes say beyond a rate: failure bursts that hit every pattern, dominant errors."""
+"""What failed outcomes say beyond a rate: bursts that hit every pattern, dominant errors."""
 
 from __future__ import annotations
 

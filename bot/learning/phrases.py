@@ -29,12 +29,15 @@ GENERIC_WORDS = frozenset(
     big large fast quick easy basic internal external other others every each all daily weekly
     good better best support supports team teams company project projects
     serve serving host hosting run expose provide manage handle put keep add start launch spin
-    provision
+    provision site sites page pages
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # Connecting words: like stop words, they never start, end or stand for a phrase.
 CONNECTING_WORDS = frozenset(
-    "between across within via per through behind without after before about among onto".split()
+    """
+    between across within via per through behind without after before about among onto inside
+    outside where when which what who whose while also than very more less
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _SKIPPED = STOPWORDS | CONNECTING_WORDS
 _GENERIC_STEMS = frozenset(stem(word) for word in GENERIC_WORDS | _SKIPPED)
@@ -71,6 +74,7 @@ def is_generic(word: str) -> bool:
 class _Counts:
     documents: Counter[tuple[str, ...]] = field(default_factory=Counter)
     spellings: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
+    texts: dict[tuple[str, ...], set[int]] = field(default_factory=dict)
 
 
 def _grams(text: str) -> dict[tuple[str, ...], str]:
@@ -93,10 +97,11 @@ def _grams(text: str) -> dict[tuple[str, ...], str]:
 
 def _count(texts: Sequence[str]) -> _Counts:
     counts = _Counts()
-    for text in texts:
+    for number, text in enumerate(texts):
         for key, spelling in _grams(text).items():
             counts.documents[key] += 1
             counts.spellings.setdefault(key, Counter())[spelling] += 1
+            counts.texts.setdefault(key, set()).add(number)
     return counts
 
 
@@ -117,7 +122,8 @@ def topic_phrases(
     thinner. Its share among `others` (the other weak requests) must be under 1/`contrast` of its
     share here. Longer phrases weigh more (each extra word as half a text). A phrase sharing a
     stem with a chosen one is kept only when it holds it ("event streaming" after "event") or
-    when it is part of it and occurs in more texts. No phrase is ever a whole text.
+    when it is part of it and stands without it in as many texts as a phrase needs. No phrase is
+    ever a whole text.
     """
     if not texts:
         return []
@@ -140,16 +146,16 @@ def topic_phrases(
          for key, count in candidates.items() if count >= needed),
         key=lambda item: (-item[0], -item[1], item[2]),
     )  # fmt: skip
-    count_of = mine.documents
     chosen: list[tuple[str, ...]] = []
     for _weight, _size, key in ranked:
         if len(chosen) >= limit:
             break
         related = [other for other in chosen if set(key) & set(other)]
         # A longer phrase holding a chosen one is more specific; a part of a chosen phrase adds
-        # something only when it also stands in other texts.
+        # something only when it also stands, without it, in as many texts as a phrase needs.
+        alone = mine.texts[key].difference(*(mine.texts[other] for other in related))
         if all(
-            _contains(key, other) or (_contains(other, key) and count_of[key] > count_of[other])
+            _contains(key, other) or (_contains(other, key) and len(alone) >= needed)
             for other in related
         ):
             chosen.append(key)

@@ -39,7 +39,7 @@ class Signal(Protocol):
 
     @property
     def drafts_from_used_patterns(self) -> bool:
-        """True when drafts combine the patterns in evidence.patternsUsed (never their duplicates)."""
+        """True when drafts combine the patterns in evidence.patternsUsed (never duplicates)."""
         ...
 
     def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
@@ -60,7 +60,9 @@ class Signal(Protocol):
         """Whether a finding that did not pass belongs in heldBack (a near miss, not noise)."""
         ...
 
-    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+    def unseen(
+        self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
+    ) -> Finding | None:
         """The finding for `key` on a report that holds no instance of it (0 hits), or None."""
         ...
 
@@ -89,7 +91,9 @@ class ProportionSignal:
     def listed_when_held(self, finding: Finding, threshold: float) -> bool:
         return could_be_a_regularity(finding, threshold)
 
-    def unseen(self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]) -> Finding | None:
+    def unseen(
+        self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
+    ) -> Finding | None:
         return None
 
 
@@ -130,8 +134,7 @@ def registered() -> tuple[Signal, ...]:
 
     return (
         additions.COMMON_ADDITIONS,
-        # Thin adapter until gaps.py exports its own Signal object.
-        FunctionSignal(SignalName.GAP, gaps.measure, gaps.build),
+        gaps.GAP,
         co_usage.CO_USAGE,
         configurations.COMMON_CONFIGURATION,
         deprecation.RARELY_USED,

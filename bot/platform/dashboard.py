@@ -89,9 +89,7 @@ class Achievement:
         }
 
 
-def achievements(
-    decisions: Iterable[Decision], report: UsageReport | None
-) -> list[Achievement]:
+def achievements(decisions: Iterable[Decision], report: UsageReport | None) -> list[Achievement]:
     """Per merged suggestion (latest per fingerprint), the uses and success of its item."""
     latest: dict[str, Decision] = {}
     for decision in decisions:
@@ -100,8 +98,10 @@ def achievements(
     for decision in sorted(latest.values(), key=lambda d: d.number):
         if decision.outcome == "rejected":
             continue
-        items = {} if report is None else (
-            report.policies if decision.type == "create_policy" else report.patterns
+        items = (
+            {}
+            if report is None
+            else (report.policies if decision.type == "create_policy" else report.patterns)
         )
         usage = items.get(decision.target, ItemUsage())
         created = decision.type == "create_pattern"
@@ -166,9 +166,7 @@ def _achieved(found: Sequence[Achievement]) -> list[str]:
     return lines
 
 
-def _recently_closed(
-    results: Sequence[ProposalResult], proposals: Sequence[Proposal]
-) -> list[str]:
+def _recently_closed(results: Sequence[ProposalResult], proposals: Sequence[Proposal]) -> list[str]:
     rows: dict[str, tuple[int, str]] = {}
     for proposal in proposals:
         metadata = proposal.metadata

@@ -29,7 +29,7 @@ def _break_pings(text: str) -> str:
     # (#1, GH-1, org/repo#1) without changing what a reader sees.
     text = re.sub(r"@(?=[\w-])", f"@{_ZWJ}", text)
     text = re.sub(r"#(?=\d)", f"#{_ZWJ}", text)
-    return re.sub(r"\b(GH)-(?=\d)", rf"\1-{_ZWJ}", text, flags=re.IGNORECASE)
+    return re.sub(r"\b(GH\\?-)(?=\d)", rf"\1{_ZWJ}", text, flags=re.IGNORECASE)
 
 
 def inert(text: str) -> str:

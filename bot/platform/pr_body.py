@@ -191,8 +191,7 @@ def _clusters_section(suggestion: Suggestion) -> str:
     rows = ["| Cluster | Frequency | Hits | Cases |", "| --- | --- | --- | --- |"]
     for name, figures in sorted(clusters.items()):
         rows.append(
-            f"| {code(name)} | {_percent(figures.frequency)} "
-            f"| {figures.hits} | {figures.cases} |"
+            f"| {code(name)} | {_percent(figures.frequency)} | {figures.hits} | {figures.cases} |"
         )
     chart = _cluster_chart(suggestion)
     return "### Per cluster\n\n" + "\n".join(rows) + "\n" + (f"\n{chart}\n" if chart else "")

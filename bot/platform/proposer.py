@@ -313,9 +313,7 @@ class Proposer:
         shown, limit = comparison(suggestion.confidence, threshold)
         return f"confidence {shown} is below the {suggestion.type.value} threshold {limit}"
 
-    def _modified_merge_problem(
-        self, suggestion: Suggestion, extra: dict[str, Any]
-    ) -> str | None:
+    def _modified_merge_problem(self, suggestion: Suggestion, extra: dict[str, Any]) -> str | None:
         """Held back when it re-adds what a reviewer removed before merging, without new evidence.
 
         Logs accumulate, so the cases gathered since the merge are the cases now minus the cases
@@ -400,7 +398,12 @@ class Proposer:
             result.status = ProposalStatus.SKIPPED
             result.reason = f"{change.path} on {self.base} already holds this change"
             return result
-        problems = validate_change(change, suggestion.item_kind)
+        try:
+            problems = validate_change(change, suggestion.item_kind)
+        except OSError as exc:  # a full disk under the scratch folder fails this one, not the run
+            result.status = ProposalStatus.FAILED
+            result.reason = f"cannot check {change.path}: {exc.strerror or exc}"
+            return result
         if problems:
             result.status, result.reason = ProposalStatus.INVALID, "; ".join(problems)
             return result
@@ -558,8 +561,8 @@ class Proposer:
                 ProposalStatus.WOULD_RECREATE if recreate else ProposalStatus.WOULD_UPDATE
             )
             return
-        result.status = ProposalStatus.RECREATED if recreate else ProposalStatus.UPDATED
         self.platform.update_proposal(existing, result.title, result.body)
+        result.status = ProposalStatus.RECREATED if recreate else ProposalStatus.UPDATED
 
     def _keep_human_branch(
         self,
@@ -615,9 +618,7 @@ class Proposer:
 
     # -- closing obsolete pull requests ------------------------------------------------------
 
-    def obsolete_reason(
-        self, metadata: ProposalMetadata, results: Sequence[ProposalResult]
-    ) -> str:
+    def obsolete_reason(self, metadata: ProposalMetadata, results: Sequence[ProposalResult]) -> str:
         """Why an open pull request's suggestion no longer qualifies, as specific as known."""
         for result in results:
             if (

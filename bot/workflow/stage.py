@@ -114,6 +114,15 @@ def _percent(hits: int, cases: int) -> str:
     return f"{hits} of {cases} ({hits / cases:.0%})" if cases else f"{hits} of {cases}"
 
 
+def _not_suggested_by(pattern_ids: Sequence[str]) -> str:
+    """'x does not suggest', 'neither x nor y suggests' or 'none of x, y, z suggests'."""
+    if len(pattern_ids) == 1:
+        return f"{pattern_ids[0]} does not suggest"
+    if len(pattern_ids) == 2:
+        return f"neither {pattern_ids[0]} nor {pattern_ids[1]} suggests"
+    return f"none of {', '.join(pattern_ids)} suggests"
+
+
 def _uncaptured_kinds(facts: WorkflowFacts, kb: KnowledgeBase) -> list[str]:
     """Kinds of the solution that none of the patterns it used suggests."""
     if facts.solution is None or not facts.solution.patterns_used:
@@ -235,7 +244,7 @@ def _addition_entries(
         entries.append(
             StageEntry(
                 "resource_added",
-                f"added {kind}, which {', '.join(used)} does not suggest",
+                f"added {kind}, which {_not_suggested_by(used)}",
                 hits,
                 cases,
                 how_common,
@@ -364,11 +373,12 @@ def learning_suggestions(
     from bot.index.embeddings import load_embedder
     from bot.learning.engine import suggest
     from bot.logs.analysis import analyse_logs
-    from bot.platform.all_platforms import open_platform
+    from bot.platform.all_platforms import check_platform, open_platform
     from bot.platform.gitrepo import GitRepo
     from bot.platform.proposer import read_feedback
 
     environ = os.environ if environ is None else environ
+    check_platform(platform_name, environ)  # before the slow work: missing settings fail fast
     report = analyse_logs(config, kb, list(logs))
     platform = open_platform(platform_name, config, GitRepo(config.root), environ)
     feedback = read_feedback(config, platform)

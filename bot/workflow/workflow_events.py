@@ -46,10 +46,29 @@ class WorkflowFacts:
         return best.id, best.score
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+_CHUNK = 8 << 20
+
+
+def _lines_mentioning(path: Path, needle: bytes) -> Iterator[bytes]:
+    """The lines of a log file that contain `needle`, found by search rather than line by line."""
     opener = gzip.open if path.name.endswith(".gz") else open
+    carry = b""
     with opener(path, "rb") as stream:
-        yield from stream
+        while True:
+            chunk = stream.read(_CHUNK)
+            data = carry + chunk
+            if not chunk:
+                if needle in data:
+                    yield data
+                return
+            end = data.rfind(b"\n") + 1
+            block, carry = data[:end], data[end:]
+            start = block.find(needle)
+            while start != -1:
+                line_start = block.rfind(b"\n", 0, start) + 1
+                line_end = block.find(b"\n", start)
+                yield block[line_start:line_end]
+                start = block.find(needle, line_end)
 
 
 def _later(new: AnyEvent, old: AnyEvent | None) -> bool:
@@ -67,9 +86,7 @@ def read_workflow(workflow_id: str, paths: Sequence[str]) -> WorkflowFacts:
     seen: set[str] = set()
     with log_files(paths) as files:
         for log_file in files:
-            for line in _lines(log_file.path):
-                if needle not in line:
-                    continue
+            for line in _lines_mentioning(log_file.path, needle):
                 try:
                     event = EVENT_ADAPTER.validate_json(line.strip(), strict=True)
                 except ValidationError:

@@ -1,4 +1,4 @@
-"""`python -m testing.simulation`: simulated workflow logs and their ground truth for a repository."""
+"""`python -m testing.simulation`: simulated workflow logs and their ground truth."""
 
 from __future__ import annotations
 

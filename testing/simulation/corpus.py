@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from bot.errors import UsageError
 from bot.knowledge.kinds import kind_problem
 from bot.knowledge.schema import Pattern, Policy
-from testing.simulation.scenario import NON_ROOT_PATH, NON_ROOT_VALUE
 from bot.yamlfile import dump_text
+from testing.simulation.scenario import NON_ROOT_PATH, NON_ROOT_VALUE
 
 CREATED_AT = "2026-10-01"
 CREATED_BY = "simulation"

@@ -1,4 +1,4 @@
-"""Evaluation worlds the learning engine was not calibrated on, built from the corpus at run time."""
+"""Evaluation worlds the learning engine was not calibrated on, built from the corpus when run."""
 
 from testing.worlds.corpus import CorpusMissing
 from testing.worlds.generate import generate, write_repo

@@ -138,9 +138,14 @@ def _own(pattern: dict[str, Any]) -> tuple[KindDraw, ...]:
 def _reg(name: str, kind: str, signal: str, description: str, **fields: Any) -> Regularity:
     if kind == "none":
         return Regularity(
-            name=name, type="none", signal=signal, description=description,
-            expected=fields.pop("expected", {}), must_not_suggest=fields.pop("must_not"), **fields,
-        )  # fmt: skip
+            name=name,
+            type="none",
+            signal=signal,
+            description=description,
+            expected=fields.pop("expected", {}),
+            must_not_suggest=fields.pop("must_not"),
+            **fields,
+        )
     return Regularity(name=name, type=kind, signal=signal, description=description, **fields)  # type: ignore[arg-type]
 
 
@@ -229,7 +234,7 @@ class _Builder:
                     "burstStartDay": plan.burst.start_day,
                     "burstDays": plan.burst.days,
                 },
-            )  # fmt: skip
+            )
         )
         return World(
             name=plan.name,
@@ -252,7 +257,7 @@ class _Builder:
         first, partner, kind = plan.partner
         self.lacks(first, kind)
         self.lacks(partner, kind)
-        joined = _own(self.pattern(partner)) + (KindDraw(kind, 0.95),)
+        joined = (*_own(self.pattern(partner)), KindDraw(kind, 0.95))
         self.families.append(
             Family(
                 name=f"{first}-uses",
@@ -268,30 +273,41 @@ class _Builder:
         self.plain(partner, 0.09, (KindDraw(kind, 0.95),))
         self.truth += [
             _reg(
-                "partner-explained-addition", "update_pattern", "common_additions",
-                f"{partner} solutions add {kind}; {first} holds it only when co-used with {partner}",
+                "partner-explained-addition",
+                "update_pattern",
+                "common_additions",
+                f"{partner} solutions add {kind}; {first} holds it only co-used with {partner}",
                 target=partner,
                 expected={"proposal": "add_kinds", "add": [kind], "frequency": 0.95},
             ),
             _reg(
-                "co-usage", "create_pattern", "co_usage",
+                "co-usage",
+                "create_pattern",
+                "co_usage",
                 f"{partner} is used in most of {first}'s uses",
                 expected={
-                    "proposal": "combine", "patterns": sorted([first, partner]),
+                    "proposal": "combine",
+                    "patterns": sorted([first, partner]),
                     "confidence": plan.partner_share,
                 },
             ),
             _reg(
-                "partner-inherited-addition", "none", "common_additions",
+                "partner-inherited-addition",
+                "none",
+                "common_additions",
                 f"{first} holds {kind} only through {partner} (0% without it): not {first}'s kind",
                 target=first,
                 expected={"proposal": "add_kinds", "add": [kind], "partner": partner},
                 must_not={
-                    "proposal": "add_kinds", "type": "update_pattern", "target": first,
-                    "add": [kind], "anyCluster": True, "partner": partner,
+                    "proposal": "add_kinds",
+                    "type": "update_pattern",
+                    "target": first,
+                    "add": [kind],
+                    "anyCluster": True,
+                    "partner": partner,
                 },
             ),
-        ]  # fmt: skip
+        ]
 
     def _additions(self) -> None:
         plan = self.plan
@@ -306,7 +322,7 @@ class _Builder:
                 f"{name} solutions add {kind} in most uses",
                 target=name,
                 expected={"proposal": "add_kinds", "add": [kind], "frequency": rate},
-            )  # fmt: skip
+            )
         )
         name, kind, cluster, rate = plan.cluster_addition
         self.lacks(name, kind)
@@ -320,7 +336,7 @@ class _Builder:
                 target=name,
                 cluster=cluster,
                 expected={"proposal": "add_kinds", "add": [kind], "frequency": rate},
-            )  # fmt: skip
+            )
         )
         if plan.recent_kind is not None:
             name, kind, since = plan.recent_kind
@@ -334,7 +350,7 @@ class _Builder:
                     f"since day {since:g} every team using {name} adds {kind}",
                     target=name,
                     expected={"proposal": "add_kinds", "add": [kind], "sinceDay": since},
-                )  # fmt: skip
+                )
             )
         for name, kind, rate in plan.noise:
             self.lacks(name, kind)
@@ -354,7 +370,7 @@ class _Builder:
                         "add": [kind],
                         "anyCluster": True,
                     },
-                )  # fmt: skip
+                )
             )
         name, kind, uses = plan.tiny
         self.lacks(name, kind)
@@ -365,8 +381,10 @@ class _Builder:
                 weight=0.0,
                 intents=_covered_intents(pattern, self.charts.get(name)),
                 leading=((name, 0.6, 0.8),),
-                kinds=tuple(KindDraw(k, 1.0) for k in pattern["suggestedResources"])
-                + (KindDraw(kind, 1.0),),
+                kinds=(
+                    *(KindDraw(k, 1.0) for k in pattern["suggestedResources"]),
+                    KindDraw(kind, 1.0),
+                ),
                 fallback_used=(name,),
                 count=uses,
                 app=name,
@@ -387,7 +405,7 @@ class _Builder:
                     "add": [kind],
                     "anyCluster": True,
                 },
-            )  # fmt: skip
+            )
         )
 
     def _failing_and_rarely(self) -> None:
@@ -407,7 +425,7 @@ class _Builder:
                     "errorMarker": marker,
                     "dominantShare": share,
                 },
-            )  # fmt: skip
+            )
         )
         name, rival, intents = plan.rarely
         rival_pattern = self.pattern(rival)
@@ -434,7 +452,7 @@ class _Builder:
                 f"{name} is retrieved first for its intents but seldom chosen ({rival} is)",
                 target=name,
                 expected={"proposal": "deprecate", "usedShareBelow": 0.1},
-            )  # fmt: skip
+            )
         )
 
     def _duplicate(self) -> None:
@@ -477,7 +495,7 @@ class _Builder:
                     "patterns": sorted([a, b]),
                     "resources": union,
                 },
-            )  # fmt: skip
+            )
         )
 
     def _covered_worded(self) -> None:
@@ -504,7 +522,7 @@ class _Builder:
                 "covered-differently-worded",
                 "none",
                 "gap",
-                f"requests worded unlike {name}'s text (weak scores in the logs) that {name} covers",
+                f"requests worded unlike {name}'s text (weak in the logs) that {name} covers",
                 expected={
                     "proposal": "new_pattern",
                     "resources": list(pattern["suggestedResources"]),
@@ -516,7 +534,7 @@ class _Builder:
                     "type": "create_pattern",
                     "resources": list(pattern["suggestedResources"]),
                 },
-            )  # fmt: skip
+            )
         )
 
     def _filled_gap(self) -> None:
@@ -554,7 +572,7 @@ class _Builder:
                     "type": "create_pattern",
                     "resources": list(pattern["suggestedResources"]),
                 },
-            )  # fmt: skip
+            )
         )
 
     def _gap(self, gap: GapPlan) -> None:
@@ -596,7 +614,7 @@ class _Builder:
                     "kindRates": dict(gap.kinds),
                     "noiseKinds": dict(gap.noise),
                 },
-            )  # fmt: skip
+            )
         )
 
     def _settings(self) -> list[SettingDraw]:
@@ -618,7 +636,7 @@ class _Builder:
                         f"{s.path} in most solutions, governed by policy {s.covered_by}",
                         expected={**spec, "frequency": s.rate, "coveredBy": s.covered_by},
                         must_not={**spec, "type": "create_policy"},
-                    )  # fmt: skip
+                    )
                 )
             elif s.noise or s.until_day < 1e9:
                 why = (
@@ -636,7 +654,7 @@ class _Builder:
                         if not s.noise
                         else {**spec, "frequency": s.rate},
                         must_not={**spec, "type": "create_policy"},
-                    )  # fmt: skip
+                    )
                 )
             else:
                 recent = s.since_day > 0
@@ -651,7 +669,7 @@ class _Builder:
                         + "; no policy of the knowledge base governs it",
                         expected={**spec, "frequency": s.rate}
                         | ({"sinceDay": s.since_day} if recent else {}),
-                    )  # fmt: skip
+                    )
                 )
         return draws
 

@@ -67,7 +67,7 @@ def charts(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def kyverno_policies(folder: Path) -> dict[str, dict[str, Any]]:
-    """kyverno_policies.jsonl by policy name, classic flavour first (best-practices, pod-security)."""
+    """kyverno_policies.jsonl by name, classic flavour first (best-practices, pod-security)."""
     found: dict[str, dict[str, Any]] = {}
     records = read_jsonl(folder / "kyverno_policies.jsonl")
     preferred = ("best-practices", "pod-security")
@@ -94,7 +94,7 @@ def first_sentence(text: str, limit: int = 160) -> str:
 
 
 def what_it_is(description: str, limit_words: int = 10) -> str:
-    """The noun phrase after 'X is' in a chart description: 'a distributed streaming platform ...'."""
+    """The noun phrase after 'X is' in a chart description ('a distributed streaming ...')."""
     sentence = first_sentence(description)
     match = re.search(r"\b(?:is|are|provides|collects)\b\s+(.*)", sentence)
     phrase = match.group(1) if match else sentence
@@ -114,8 +114,17 @@ def core_kinds(record: dict[str, Any]) -> list[str]:
     default_on = set(record.get("kinds_default_on") or []) | set(
         record.get("kinds_unconditional") or []
     )
-    order = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "Service", "ConfigMap",
-             "Secret", "PersistentVolumeClaim"]  # fmt: skip
+    order = [
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "CronJob",
+        "Job",
+        "Service",
+        "ConfigMap",
+        "Secret",
+        "PersistentVolumeClaim",
+    ]
     kinds = [kind for kind in order if kind in default_on and kind in CORE_KINDS]
     if not WORKLOADS.intersection(kinds):
         kinds.insert(0, "Deployment")

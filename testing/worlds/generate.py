@@ -1,4 +1,4 @@
-"""Drawing a world's workflows and writing them as v1 logs, with the world's knowledge base and truth.
+"""Drawing a world's workflows and writing them as v1 logs, with its knowledge base and truth.
 
 Everything comes from one seeded generator and a fixed start, so the same world, seed and event
 count give byte-identical files. Timestamps advance with the events written over `world.days` days.
@@ -103,9 +103,9 @@ class _Drawer:
     def _kinds(self, draws: tuple[KindDraw, ...], day: float, cluster: str) -> list[str]:
         kinds: list[str] = []
         for draw in draws:
-            if draw.active(day, cluster) and self.rng.random() < draw.rate:
-                if draw.kind not in kinds:
-                    kinds.append(draw.kind)
+            drawn = draw.active(day, cluster) and self.rng.random() < draw.rate
+            if drawn and draw.kind not in kinds:
+                kinds.append(draw.kind)
         return kinds
 
     def _solution(self, family: Family, day: float, cluster: str) -> tuple[list[str], list[str]]:
@@ -163,9 +163,9 @@ class _Drawer:
         if rng.random() < world.abandon_rate:
             return "abandoned", None
         burst = world.burst
-        if burst is not None and burst.start_day <= day < burst.start_day + burst.days:
-            if rng.random() < burst.failure_rate:
-                return "failed", self._error(burst.error)
+        in_burst = burst is not None and burst.start_day <= day < burst.start_day + burst.days
+        if in_burst and burst is not None and rng.random() < burst.failure_rate:
+            return "failed", self._error(burst.error)
         rate = world.base_failure_rate if family.failure_rate is None else family.failure_rate
         if rng.random() >= rate:
             return "deployed", None

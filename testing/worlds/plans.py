@@ -15,8 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from testing.worlds import corpus
-from testing.worlds.build import GapPlan, SettingPlan, WorldPlan, build_world, dotai_policy
-from testing.worlds.build import kyverno_policy
+from testing.worlds.build import (
+    GapPlan,
+    SettingPlan,
+    WorldPlan,
+    build_world,
+    dotai_policy,
+    kyverno_policy,
+)
 from testing.worlds.model import Burst, World
 
 POD = "spec.template.spec"
@@ -66,7 +72,7 @@ def charts_plan(folder: Path) -> WorldPlan:
             "jenkins",
             "harbor",
             "matomo",
-        ),  # fmt: skip
+        ),
         partner=("kong", "wordpress", "HorizontalPodAutoscaler"),
         partner_share=0.85,
         addition=("mariadb", "NetworkPolicy", 0.9),
@@ -77,10 +83,11 @@ def charts_plan(folder: Path) -> WorldPlan:
         failing=(
             "mongodb",
             0.32,
-            "MongoServerSelectionError: connect ECONNREFUSED {ip}:27017 (replica set rs0 has no primary)",
+            "MongoServerSelectionError: connect ECONNREFUSED {ip}:27017 "
+            "(replica set rs0 has no primary)",
             "MongoServerSelectionError",
             0.78,
-        ),  # fmt: skip
+        ),
         rarely=(
             "apache",
             "nginx",
@@ -96,7 +103,7 @@ def charts_plan(folder: Path) -> WorldPlan:
             "prometheus",
             "grafana-prometheus-monitoring",
             "Grafana dashboards on top of a Prometheus monitoring system and time series database",
-        ),  # fmt: skip
+        ),
         covered_worded=(
             "moodle",
             (
@@ -107,12 +114,12 @@ def charts_plan(folder: Path) -> WorldPlan:
             ),
         ),
         filled_gap=(
-            "matomo",
+            "sonarqube",
             (
-                "real time web analytics for our website",
-                "detailed reports on website visitors",
-                "a web analytics program like Piwik",
-                "self-hosted analytics of who visits the shop",
+                "measure the technical quality of our code",
+                "detect code issues, bugs and vulnerabilities early",
+                "static analysis and code review reports for every repository",
+                "a code quality platform for the {team} team",
             ),
         ),
         gaps=(
@@ -131,7 +138,7 @@ def charts_plan(folder: Path) -> WorldPlan:
                     ("Secret", 0.9),
                     ("ConfigMap", 0.87),
                     ("PodDisruptionBudget", 0.88),
-                ),  # fmt: skip
+                ),
                 noise=(("NetworkPolicy", 0.2),),
             ),
             GapPlan(
@@ -148,7 +155,7 @@ def charts_plan(folder: Path) -> WorldPlan:
                     ("Service", 0.9),
                     ("PersistentVolumeClaim", 0.88),
                     ("ConfigMap", 0.87),
-                ),  # fmt: skip
+                ),
                 noise=(("ServiceMonitor", 0.18),),
             ),
         ),
@@ -197,7 +204,7 @@ def charts_plan(folder: Path) -> WorldPlan:
                 0.97,
                 until_day=77.0,
             ),
-        ),  # fmt: skip
+        ),
         burst=Burst(
             41.0, 1.5, 0.6, "etcdserver: request timed out, possibly due to leader change ({pod})"
         ),
@@ -213,13 +220,24 @@ def charts_plan(folder: Path) -> WorldPlan:
 def kyverno_plan(folder: Path) -> WorldPlan:
     records = corpus.kyverno_policies(folder)
     names = (
-        "require-run-as-nonroot", "require-run-as-non-root-user", "require-ro-rootfs",
-        "require-pod-probes", "require-requests-limits", "disallow-privilege-escalation",
-        "disallow-latest-tag", "disallow-privileged-containers", "disallow-host-namespaces",
-        "disallow-host-path", "restrict-image-registries", "require-labels", "restrict-nodeport",
-        "disallow-default-namespace", "restrict-apparmor-profiles", "add-networkpolicy",
+        "require-run-as-nonroot",
+        "require-run-as-non-root-user",
+        "require-ro-rootfs",
+        "require-pod-probes",
+        "require-requests-limits",
+        "disallow-privilege-escalation",
+        "disallow-latest-tag",
+        "disallow-privileged-containers",
+        "disallow-host-namespaces",
+        "disallow-host-path",
+        "restrict-image-registries",
+        "require-labels",
+        "restrict-nodeport",
+        "disallow-default-namespace",
+        "restrict-apparmor-profiles",
+        "add-networkpolicy",
         "disallow-empty-ingress-host",
-    )  # fmt: skip
+    )
     missing = [name for name in names if name not in records]
     if missing:
         raise corpus.CorpusMissing(f"Kyverno policies missing from the corpus: {missing}")
@@ -245,7 +263,7 @@ def kyverno_plan(folder: Path) -> WorldPlan:
             "sonarqube",
             "superset",
             "harbor",
-        ),  # fmt: skip
+        ),
         partner=("haproxy", "drupal", "PodDisruptionBudget"),
         partner_share=0.88,
         addition=("rabbitmq", "NetworkPolicy", 0.88),
@@ -259,7 +277,7 @@ def kyverno_plan(folder: Path) -> WorldPlan:
             "NoHostAvailable: node {ip}:9042 cannot achieve consistency level QUORUM",
             "NoHostAvailable",
             0.8,
-        ),  # fmt: skip
+        ),
         rarely=(
             "fluentd",
             "logstash",
@@ -275,7 +293,7 @@ def kyverno_plan(folder: Path) -> WorldPlan:
             "alertmanager",
             "prometheus-alerting",
             "Prometheus monitoring with Alertmanager handling the alerts it sends",
-        ),  # fmt: skip
+        ),
         covered_worded=(
             "gitea",
             (
@@ -310,7 +328,7 @@ def kyverno_plan(folder: Path) -> WorldPlan:
                     ("ConfigMap", 0.9),
                     ("PersistentVolumeClaim", 0.89),
                     ("PodDisruptionBudget", 0.86),
-                ),  # fmt: skip
+                ),
                 noise=(("ServiceMonitor", 0.21),),
             ),
             GapPlan(
@@ -328,7 +346,7 @@ def kyverno_plan(folder: Path) -> WorldPlan:
                     ("ServiceAccount", 0.9),
                     ("RoleBinding", 0.88),
                     ("ConfigMap", 0.87),
-                ),  # fmt: skip
+                ),
                 noise=(("PersistentVolumeClaim", 0.19),),
             ),
         ),
@@ -398,7 +416,7 @@ def kyverno_plan(folder: Path) -> WorldPlan:
                 0.97,
                 until_day=76.0,
             ),
-        ),  # fmt: skip
+        ),
         burst=Burst(
             55.0,
             1.0,

@@ -1,0 +1,112 @@
+"""Time: what was adopted in the recent window is proposed; what has stopped is not."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bot.learning.engine import suggest
+from bot.learning.history import InMemoryDecisionHistory
+from bot.logs.usage import UsageReport, Window
+from tests.support.learning import learning_config, report, standard_kb, usage
+
+RECENT = Window(
+    start=dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC),
+    end=dt.datetime(2026, 1, 31, 12, tzinfo=dt.UTC),
+)
+EARLIER = Window(
+    start=dt.datetime(2025, 11, 1, tzinfo=dt.UTC), end=dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+)
+
+
+def _over_time(
+    whole: tuple[int, int], recent: tuple[int, int], earlier: tuple[int, int]
+) -> UsageReport:
+    def part(figures: tuple[int, int], window: Window) -> UsageReport:
+        hits, uses = figures
+        return report(
+            window=window,
+            patterns={
+                "web-app": usage(times_used=uses, common_additions={"PodDisruptionBudget": hits})
+            },
+        )
+
+    rep = part(whole, Window(start=EARLIER.start, end=RECENT.end))
+    rep.periods = {"recent": part(recent, RECENT), "earlier": part(earlier, EARLIER)}
+    return rep
+
+
+def test_a_kind_adopted_in_the_recent_window_is_proposed_with_its_timeline(
+    tmp_path: Path,
+) -> None:
+    kb = standard_kb(tmp_path)
+    # 25% over the whole window, but 38 of the last 40 uses.
+    rep = _over_time(whole=(50, 200), recent=(38, 40), earlier=(12, 160))
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    [suggestion] = run.suggestions
+    assert suggestion.reason == (
+        "Solutions using web-app added PodDisruptionBudget in 95% of cases (38 of 40); "
+        "newly adopted: 95% (38 of 40) in the last 30 days against 8% (12 of 160) before"
+    )
+    # Judged at alpha/2: the recent window is a second look at the same logs.
+    assert suggestion.confidence == 0.835
+    assert suggestion.evidence.window == RECENT
+    assert suggestion.evidence.details["timeline"] == {
+        "recentDays": 30,
+        "recent": {
+            "start": "2026-01-01T12:00:00+00:00",
+            "end": "2026-01-31T12:00:00+00:00",
+            "hits": 38,
+            "cases": 40,
+            "frequency": 0.95,
+        },
+        "earlier": {
+            "start": "2025-11-01T00:00:00+00:00",
+            "end": "2026-01-01T12:00:00+00:00",
+            "hits": 12,
+            "cases": 160,
+            "frequency": 0.075,
+        },
+        "whole": {
+            "start": "2025-11-01T00:00:00+00:00",
+            "end": "2026-01-31T12:00:00+00:00",
+            "hits": 50,
+            "cases": 200,
+            "frequency": 0.25,
+        },
+    }
+    assert run.held_back == []
+
+
+def test_a_regularity_that_has_stopped_is_not_proposed_on_old_data(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    # 81% over the whole window, but 2 of the last 40 uses.
+    rep = _over_time(whole=(162, 200), recent=(2, 40), earlier=(160, 160))
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    assert run.suggestions == []
+    assert [(h.item, h.hits, h.cases, h.reason) for h in run.held_back] == [
+        (
+            "web-app/PodDisruptionBudget",
+            162,
+            200,
+            "stopped: 5% (2 of 40) in the last 30 days against 100% (160 of 160) before",
+        )
+    ]
+
+
+def test_a_steady_regularity_is_proposed_on_the_whole_window(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    rep = _over_time(whole=(170, 200), recent=(33, 40), earlier=(137, 160))
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    [suggestion] = run.suggestions
+    assert (suggestion.evidence.hits, suggestion.evidence.cases) == (170, 200)
+    assert "timeline" not in suggestion.evidence.details
