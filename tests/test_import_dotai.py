@@ -246,7 +246,8 @@ def test_api_key_and_collection_names_are_passed(
         f"patternbot: cannot read from Qdrant at {url}: Unexpected Response: 403 (Forbidden)"
     )
     assert code == 0
-    assert sorted(p.name for p in (kb / "patterns").iterdir()) == ["stateless-web-applications.yaml"]
+    names = sorted(p.name for p in (kb / "patterns").iterdir())
+    assert names == ["stateless-web-applications.yaml"]
 
 
 def test_a_scroll_dump_file_imports_the_same_files(
@@ -345,7 +346,9 @@ def test_the_corpus_examples_as_yaml_without_timestamps_validate(
     assert code == 1
     assert out[-1] == "7 problem(s) in 6 file(s)"
     # As written by hand, the anti-pattern's 'PVC' is reported too (the import maps it).
-    short_name = "suggestedResources.4: 'PVC' is a short name; write the kind 'PersistentVolumeClaim'"
+    short_name = (
+        "suggestedResources.4: 'PVC' is a short name; write the kind 'PersistentVolumeClaim'"
+    )
     problems = [line.split(": ", 1)[1] for line in out[:-1]]
     assert sorted(problems) == sorted([*CORPUS_PROBLEMS, short_name])
     assert [line.split(":")[1] for line in out[:-1]].count("1") == 6  # missing keys: line 1

@@ -284,6 +284,7 @@ class Proposer:
         self.open_by_fp = _open_by_fingerprint(feedback.proposals)
         self.open_count = len(self.open_by_fp)
         self.new_count = 0
+        self.warnings: list[str] = []
 
     # -- the one-time comments --------------------------------------------------------------
 
@@ -706,13 +707,19 @@ class Proposer:
             metadata = proposal.metadata if proposal else None
             if proposal is None or metadata is None:
                 continue
-            self._say_once(
-                proposal,
-                metadata,
-                "rejected",
-                "patternbot recorded this as rejected and won't propose this again unless "
-                f"{rejection_bar(decision, growth)}.",
-            )
+            try:
+                self._say_once(
+                    proposal,
+                    metadata,
+                    "rejected",
+                    "patternbot recorded this as rejected and won't propose this again unless "
+                    f"{rejection_bar(decision, growth)}.",
+                )
+            except PlatformUnavailableError:
+                raise
+            except PlatformError as exc:  # the next run says it; the rejection holds meanwhile
+                self.warnings.append(f"{decision.url}: {exc}")
+                continue
             answered.append(decision.url)
         return answered
 
@@ -779,49 +786,51 @@ def _propose(
         )
         if mine is not None and mine.status is ProposalStatus.SKIPPED:
             reason = f"the change is already on {proposer.base}"
+        # Listed before the platform work, so a failure still shows the open pull request.
+        placeholder = ProposalResult.of_proposal(proposal, metadata, ProposalStatus.PENDING)
+        placeholder.reason = reason
+        if mine is None:
+            results.append(placeholder)
+        else:
+            placeholder.suggestion, placeholder.diff = mine.suggestion, mine.diff
+            results[results.index(mine)] = placeholder
         _guarded(
             outcome,
-            proposal.branch,
-            lambda p=proposal, r=reason, m=mine: _replace_result(
-                results, m, proposer.close_obsolete(p, r, m.suggestion if m else None)
+            placeholder,
+            lambda p=proposal, r=reason, old=placeholder: _replace_result(
+                results, old, proposer.close_obsolete(p, r, old.suggestion)
             ),
         )
     outcome.acknowledged = proposer.acknowledge_rejections()
+    outcome.warnings.extend(proposer.warnings)
     for item in checked:
         if not isinstance(item, _Ready):
             continue
         existing = proposer.open_by_fp.get(item.suggestion.evidence.fingerprint)
         if existing is not None:
-            _guarded(outcome, item.result.branch, lambda i=item, e=existing: proposer.update(i, e))
+            _guarded(outcome, item.result, lambda i=item, e=existing: proposer.update(i, e))
     for item in checked:
         if isinstance(item, _Ready) and item.result.status is ProposalStatus.PENDING:
-            _guarded(outcome, item.result.branch, lambda i=item: proposer.create(i))
+            _guarded(outcome, item.result, lambda i=item: proposer.create(i))
 
 
 def _replace_result(
-    results: list[ProposalResult], old: ProposalResult | None, new: ProposalResult
+    results: list[ProposalResult], old: ProposalResult, new: ProposalResult
 ) -> None:
-    if old is None:
-        results.append(new)
-    else:
-        new.diff = old.diff
-        results[results.index(old)] = new
+    new.diff = old.diff
+    results[results.index(old)] = new
 
 
-def _guarded(outcome: ProposeOutcome, branch: str, action: Any) -> None:
+def _guarded(outcome: ProposeOutcome, result: ProposalResult, action: Any) -> None:
     """Run one proposal's platform work; a platform error fails that one, an outage stops all."""
     try:
         action()
     except PlatformUnavailableError as exc:
         outcome.stopped = str(exc)
-        for result in outcome.results:
-            if result.status is ProposalStatus.PENDING:
-                here = result.branch == branch
-                result.reason = str(exc) if here else "the run stopped before it"
+        result.status, result.reason = ProposalStatus.PENDING, str(exc)
+        for other in outcome.results:
+            if other.status is ProposalStatus.PENDING and other is not result:
+                other.reason = "the run stopped before it"
         raise
     except PlatformError as exc:
-        for result in outcome.results:
-            if result.branch == branch and result.status is ProposalStatus.PENDING:
-                result.status, result.reason = ProposalStatus.FAILED, str(exc)
-                return
-        outcome.warnings.append(f"{branch}: {exc}")
+        result.status, result.reason = ProposalStatus.FAILED, str(exc)

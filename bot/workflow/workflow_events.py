@@ -49,13 +49,13 @@ class WorkflowFacts:
 _CHUNK = 8 << 20
 
 
-def _lines_mentioning(path: Path, needle: bytes) -> Iterator[bytes]:
+def lines_mentioning(path: Path, needle: bytes, chunk_size: int = _CHUNK) -> Iterator[bytes]:
     """The lines of a log file that contain `needle`, found by search rather than line by line."""
     opener = gzip.open if path.name.endswith(".gz") else open
     carry = b""
     with opener(path, "rb") as stream:
         while True:
-            chunk = stream.read(_CHUNK)
+            chunk = stream.read(chunk_size)
             data = carry + chunk
             if not chunk:
                 if needle in data:
@@ -86,7 +86,7 @@ def read_workflow(workflow_id: str, paths: Sequence[str]) -> WorkflowFacts:
     seen: set[str] = set()
     with log_files(paths) as files:
         for log_file in files:
-            for line in _lines_mentioning(log_file.path, needle):
+            for line in lines_mentioning(log_file.path, needle):
                 try:
                     event = EVENT_ADAPTER.validate_json(line.strip(), strict=True)
                 except ValidationError:
