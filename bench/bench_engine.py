@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_metrics import write_kb, write_logs  # noqa: E402
+from bench.bench_metrics import write_kb, write_logs
 
 
 def main() -> int:
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--recent-days", type=int, default=10, help="so the periods are filled")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one run")
     parser.add_argument("--out", type=Path, default=Path("/tmp/patternbot-bench-engine"))
     args = parser.parse_args()
 
@@ -39,6 +40,7 @@ def main() -> int:
     from bot.learning.engine import suggest
     from bot.learning.history import InMemoryDecisionHistory
     from bot.logs.analysis import analyse_logs
+    from bot.logs.usage import UsageReport
 
     root = args.out / "kb"
     logs = args.out / "logs"
@@ -50,8 +52,14 @@ def main() -> int:
     config.root = root
     config.learning = config.learning.model_copy(update={"recent_days": args.recent_days})
     kb = load_knowledge_base(root)
+    saved = args.out / f"report-{args.recent_days}.json"
     started = time.perf_counter()
-    report = analyse_logs(config, kb, [str(logs)])
+    if saved.exists():
+        report = UsageReport.model_validate_json(saved.read_text(encoding="utf-8"))
+        print(f"report read from {saved} (delete it to analyse the logs again)")
+    else:
+        report = analyse_logs(config, kb, [str(logs)])
+        saved.write_text(report.model_dump_json(), encoding="utf-8")
     analysis = time.perf_counter() - started
     print(
         f"log analysis: {analysis:.2f} s ({report.events} events, "
@@ -66,6 +74,17 @@ def main() -> int:
             config, kb, report, embedder=embedder, index=None, history=InMemoryDecisionHistory()
         )
         times.append(time.perf_counter() - started)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        suggest(
+            config, kb, report, embedder=embedder, index=None, history=InMemoryDecisionHistory()
+        )
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     print(
         f"suggest(): median {statistics.median(times):.2f} s over {args.repeat} runs "
         f"({', '.join(f'{t:.2f}' for t in times)}); {len(run.suggestions)} suggestions, "

@@ -85,7 +85,8 @@ class LearningConfig(CamelModel):
     gap_min_group_size: int = Field(default=5, ge=2)
     # A kind belongs to a gap's resource set when this share of the group's solutions holds it.
     gap_kind_share: float = Field(default=0.6, gt=0.0, le=1.0)
-    # A setting counts as covered by a policy with a trigger or text at least this close (cosine).
+    # Tie-breaker for settings the vocabulary does not know: a policy sharing some of the path's
+    # words covers the setting when their cosine reaches this (known settings are matched by words).
     policy_coverage_similarity: float = Field(default=0.62, ge=-1.0, le=1.0)
     # A drafted new pattern whose description and triggers are at least this close (cosine) to an
     # existing pattern's is an update of that pattern.

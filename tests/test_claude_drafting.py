@@ -440,3 +440,18 @@ def test_the_sdk_is_imported_only_when_a_key_is_set(tmp_path: Path) -> None:
         cwd=Path(__file__).parents[1],
     )
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_a_drafted_id_from_the_model_uses_only_words_of_the_evidence(
+    tmp_path: Path, minilm: MiniLMOnnxEmbedder, messages_api: MessagesAPI
+) -> None:
+    # An id becomes a file and a branch name (issue 10, item 8: `docs-https-evil`).
+    kb = standard_kb(tmp_path)
+    messages_api.tool_input = {"suggestions": [{"ref": "c2", "id": "docs-https-evil"}]}
+    deterministic = _deterministic(kb, minilm)
+    gap_id = deterministic.suggestions[1].draft["id"]
+    run = _run(kb, minilm, messages_api)
+    assert run.suggestions[1].draft["id"] == gap_id
+    assert run.warnings == [
+        f"ignored Claude's id of {gap_id} uses words not in the evidence (docs, https, evil)"
+    ]

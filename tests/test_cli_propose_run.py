@@ -127,6 +127,25 @@ def test_run_does_everything_and_writes_the_step_summary(
     )
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_step_summary_target_is_a_warning_not_a_crash(
+    platform_kb: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Bug (issue 10 item 17): exit 3 after the pull requests were made.
+    logs = write_logs(tmp_path / "logs" / "run.jsonl")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "/dev/full")
+    code = main(["run", "--repo", str(platform_kb), "--logs", str(logs), "--dry-run"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err.splitlines()[-1] == (
+        "patternbot: warning: could not write the step summary to /dev/full: "
+        "No space left on device"
+    )
+
+
 def test_github_without_a_token_names_the_missing_variables(
     platform_kb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -183,3 +202,70 @@ def test_run_dry_run_leaves_the_index_and_the_repository_alone(
     assert not (platform_kb / ".patternbot" / "qdrant").exists()
     assert git(platform_kb, "for-each-ref") == refs
     assert git(platform_kb, "status", "--porcelain") == ""
+
+
+def test_the_step_summary_says_what_a_reviewer_can_act_on() -> None:
+    from bot.commands.run import step_summary
+    from bot.learning.engine import HeldBack
+    from bot.platform.base import ProposalStatus
+    from bot.platform.results import ProposalResult, ProposeOutcome
+
+    outcome = ProposeOutcome("github", "main", False, dashboard="updated")
+    outcome.dashboard_url = "https://github.example/acme/kb/issues/3"
+    outcome.results = [
+        ProposalResult(
+            "patternbot/create-pattern/0123456789abcdef",
+            "patternbot: add pattern [click](https://evil.example)",
+            ProposalStatus.CLOSED_OBSOLETE,
+            "create_pattern",
+            "x",
+            0.71,
+            "0123456789abcdef",
+            reason="the logs no longer support it",
+            url="https://github.example/acme/kb/pull/2",
+        )
+    ]
+    figures = {
+        "acceptanceOverall": {
+            "accepted": 2, "modified": 1, "rejected": 1, "rate": 0.75, "target": 0.6
+        },
+        "acknowledgedRejections": ["https://github.example/acme/kb/pull/1"],
+        "thresholds": {"create_pattern": 0.7, "update_pattern": 0.8},
+        "acceptance": {"update_pattern": {"accepted": 0, "modified": 0, "rejected": 3}},
+        "achieved": [
+            {
+                "url": "https://github.example/acme/kb/pull/4",
+                "type": "create_pattern",
+                "target": "grpc-service",
+                "outcome": "accepted",
+                "uses": 4,
+                "successRate": 0.75,
+                "reachedThreeUses": True,
+            }
+        ],
+    }  # fmt: skip
+    held = [
+        HeldBack(signal="gap", item="a`b", confidence=0.5, hits=3, cases=9, reason="support 3 < 5")
+    ]
+    assert step_summary(outcome, 40, "3 unchanged", figures, held, 0.7) == (
+        "## patternbot run\n\n"
+        "- Index: 3 unchanged\n"
+        "- Workflows analysed: 40\n"
+        "- Platform: github, base `main`\n"
+        "- Dashboard: https://github.example/acme/kb/issues/3 (updated)\n"
+        "- Acceptance: 3 of 4 decided (75%; target 60%)\n"
+        "- Rejection read this run: https://github.example/acme/kb/pull/1\n"
+        "- Threshold `update_pattern`: 0.80 instead of 0.70 (0 accepted, 0 modified, "
+        "3 rejected)\n"
+        "\n| Status | Branch | Title | Details |\n| --- | --- | --- | --- |\n"
+        "| closed_obsolete | `patternbot/create-pattern/0123456789abcdef` | patternbot\\: add "
+        "pattern \\[click\\]\\(https\\://evil\\.example\\) | the logs no longer support it "
+        "https://github.example/acme/kb/pull/2 |\n"
+        "\n### What accepted suggestions achieved\n\n"
+        "| Pull request | Change | Uses | Success rate | 3+ uses |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| https://github.example/acme/kb/pull/4 | `create_pattern` `grpc-service` (accepted) "
+        "| 4 | 75% | yes |\n"
+        "\n### Held back by the engine\n\n"
+        "- `gap` ``a`b``: support 3 &lt; 5\n"
+    )

@@ -15,7 +15,7 @@ from bot.knowledge.repository import KnowledgeBase, load_knowledge_base
 from bot.knowledge.schema import is_valid_id
 from bot.learning.drafts import item_data
 from bot.learning.engine import suggest
-from bot.learning.gaps import draft_id
+from bot.learning.gaps import draft_id, draft_triggers
 from bot.learning.history import InMemoryDecisionHistory
 from bot.learning.phrases import clean_words, topic_phrases
 from bot.learning.suggestion import Suggestion
@@ -185,3 +185,20 @@ def test_drafted_ids_are_valid_and_bounded(triggers: list[str], expected: str) -
     assert made == expected
     assert is_valid_id(made) and len(made) <= 40
     assert draft_id(triggers, taken) == f"{expected}-2"
+
+
+def test_requests_sharing_no_word_are_named_by_their_most_frequent_request() -> None:
+    texts = [
+        "ci runners for the build team",
+        "continuous integration workers",
+        "continuous integration workers",
+        "set up pipeline agents in staging",
+    ]
+    # Two topic words of the most frequent request, never the whole of it, and no kind names.
+    assert draft_triggers(texts[:1] + texts[2:], [], ["Deployment"]) == ["ci runners"]
+    assert draft_triggers(texts, ["continuous integration workers"] * 3, ["Deployment"]) == [
+        "continuous integration"
+    ]
+    assert draft_triggers(["https://x.io @bot"], [], ["Deployment", "Secret"]) == [
+        "deployment secret"
+    ]

@@ -10,7 +10,8 @@ from bot.errors import PlatformError
 from bot.learning.suggestion import Suggestion
 from bot.platform.github import GitHubPlatform, github_client, settings_from_environment
 from bot.platform.gitrepo import GitRepo
-from bot.platform.proposer import Feedback, ProposeOutcome, propose, read_feedback
+from bot.platform.proposer import Feedback, propose, read_feedback
+from bot.platform.results import ProposeOutcome
 from tests.support.kb import git
 from tests.support.platform import (
     REPOSITORY,

@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, load_config
+from bot.knowledge.repository import load_knowledge_base
 from bot.learning.suggestion import Suggestion
 from bot.platform.atomic import write_atomically
 from bot.platform.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
 from bot.platform.local import LocalPlatform
-from bot.platform.proposer import ProposeOutcome, comparison, propose, read_feedback
+from bot.platform.proposer import comparison, propose, read_feedback
+from bot.platform.results import ProposeOutcome
+from bot.platform.state import load_proposal_state, open_for
 from tests.support.kb import git
 from tests.support.platform import (
     HUMAN,
@@ -318,3 +321,73 @@ def test_a_full_disk_never_leaves_an_empty_proposal_record(platform_kb: Path) ->
     assert [r.status.value for r in run(platform_kb, [update_suggestion()]).results] == [
         "unchanged"
     ]
+
+
+def test_an_update_edits_the_file_the_item_was_loaded_from(platform_kb: Path) -> None:
+    # Issue 10 item 13: a `.yml` pattern could not be updated (the proposer recomputed .yaml).
+    git(platform_kb, "mv", WEB_APP, "patterns/stateless-web-app.yml")
+    git(platform_kb, "commit", "-q", "-m", "rename")
+    kb = load_knowledge_base(platform_kb)
+    config = load_config(platform_kb)
+    repo = GitRepo(platform_kb)
+    platform = LocalPlatform(repo, config.state_dir, "patternbot")
+    outcome = propose(
+        config,
+        platform,
+        repo,
+        [update_suggestion()],
+        read_feedback(config, platform),
+        item_files=kb.files,
+    )
+    assert [r.status.value for r in outcome.results] == ["created"]
+    assert git(platform_kb, "diff", "--name-status", "main", BRANCH) == (
+        "M\tpatterns/stateless-web-app.yml\n"
+    )
+
+
+def test_the_proposal_state_reads_back_for_other_features(platform_kb: Path) -> None:
+    run(platform_kb, [update_suggestion(), create_pattern_suggestion()])
+    git(platform_kb, "branch", "-q", "-D", "patternbot/create-pattern/fp-create-grpc-b")
+    config = load_config(platform_kb)
+    platform = LocalPlatform(GitRepo(platform_kb), config.state_dir, "patternbot")
+    records = load_proposal_state(config, platform)
+    assert [(r.number, r.status, r.type, r.target, r.confidence, r.url) for r in records] == [
+        (1, "open", "update_pattern", "stateless-web-app", 0.82, f"local:{BRANCH}#1"),
+        (
+            2,
+            "rejected",
+            "create_pattern",
+            "grpc-backend",
+            0.78,
+            "local:patternbot/create-pattern/fp-create-grpc-b#2",
+        ),
+    ]
+    assert [r.fingerprint for r in open_for(records, "stateless-web-app")] == ["fp-update-web"]
+
+
+def test_a_second_open_pull_request_for_one_identity_is_closed(platform_kb: Path) -> None:
+    # Before identities were fingerprints, a reworded draft opened a second branch and PR.
+    run(platform_kb, [update_suggestion()])
+    old_branch = "patternbot/update-pattern/stateless-web-app"
+    git(platform_kb, "branch", old_branch, BRANCH)
+    (first,) = records(platform_kb)
+    second = {**first, "number": 2, "branch": old_branch, "comments": []}
+    folder = platform_kb / ".patternbot" / "proposals"
+    (folder / "patternbot__update-pattern__stateless-web-app.json").write_text(json.dumps(second))
+    outcome = run(platform_kb, [update_suggestion()])
+    assert results(outcome) == [
+        (BRANCH, "unchanged", None),
+        (old_branch, "closed_obsolete", f"the same change is proposed in local:{BRANCH}#1"),
+    ]
+    assert branches(platform_kb) == ["main", BRANCH]
+
+
+def test_an_invalid_draft_leaves_its_open_pull_request_alone(platform_kb: Path) -> None:
+    run(platform_kb, [update_suggestion()])
+    tip = git(platform_kb, "rev-parse", BRANCH)
+    bad = update_suggestion(hits=18, cases=20)
+    bad.changes = {"add": {"suggestedResources": ["pdb"]}}
+    outcome = run(platform_kb, [bad])
+    assert [(r.status.value, r.url) for r in outcome.results] == [("invalid", f"local:{BRANCH}#1")]
+    assert git(platform_kb, "rev-parse", BRANCH) == tip
+    assert [record["state"] for record in records(platform_kb)] == ["open"]

@@ -12,7 +12,8 @@ from bot.errors import PlatformError
 from bot.learning.suggestion import Suggestion
 from bot.platform.gitrepo import BOT_EMAIL, GitRepo
 from bot.platform.local import LocalPlatform
-from bot.platform.proposer import ProposeOutcome, propose, read_feedback
+from bot.platform.proposer import propose, read_feedback
+from bot.platform.results import ProposeOutcome
 from tests.support.kb import git
 from tests.support.platform import (
     branches,

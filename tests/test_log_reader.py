@@ -209,7 +209,10 @@ def test_truncated_gzip_names_the_file(tmp_path: Path, logs_config: Config) -> N
     broken.write_bytes(data[: len(data) // 2])
     with pytest.raises(LogFormatError) as caught:
         analyse_logs(logs_config, KB, [str(good), str(broken)])
-    assert str(caught.value) == f"{broken}: not a readable gzip file (truncated or corrupt)"
+    assert str(caught.value) == (
+        f"{broken}: not a readable gzip file (truncated or corrupt: Compressed file ended before "
+        "the end-of-stream marker was reached); the file was not read"
+    )
 
 
 def test_text_that_is_not_utf8_names_the_line(tmp_path: Path, logs_config: Config) -> None:

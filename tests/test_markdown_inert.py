@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from bot.platform.base import ProposalStatus
 from bot.platform.markdown import code, fenced, inert
 from bot.platform.pr_body import ProposalMetadata, render_body
-from bot.platform.proposer import ProposalResult
+from bot.platform.results import ProposalResult
 from bot.platform.yaml_edit import FileChange
 from tests.support.platform import update_suggestion
 
@@ -42,14 +42,15 @@ ATTACKS = [
 
 
 def rendered(markdown: str) -> str:
-    return RENDERER.render(markdown)
+    html: str = RENDERER.render(markdown)
+    return html
 
 
 def visible_text(html: str) -> str:
     """The characters a reader sees in the rendered paragraph."""
     text = re.sub(r"<[^>]+>", "", html).strip()
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace(
-        "&amp;", "&"
+    return (
+        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
     )
 
 
@@ -69,9 +70,7 @@ def test_the_issue_inputs_exactly() -> None:
     )
     assert code(HOSTILE_ID) == "``x` <img src=x> @acme/admins `y``"
     html = rendered(f"Patterns used: {code(HOSTILE_ID)}")
-    assert html == (
-        "<p>Patterns used: <code>x` &lt;img src=x&gt; @acme/admins `y</code></p>\n"
-    )
+    assert html == ("<p>Patterns used: <code>x` &lt;img src=x&gt; @acme/admins `y</code></p>\n")
 
 
 def test_mentions_and_references_do_not_ping() -> None:

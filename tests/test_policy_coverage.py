@@ -130,6 +130,16 @@ def test_setting_paths_mean_vocabulary_settings() -> None:
         ),
         ("Require Limits and Requests", None, "", {
             "cpu-limits", "memory-limits", "cpu-requests", "memory-requests"}),
+        # dot-ai's policy intent: a coordinated phrase names both limits.
+        (
+            "All containers must have CPU and memory resource limits defined",
+            ["containers"],
+            "",
+            {"cpu-limits", "memory-limits"},
+        ),
+        # ...but a gap never skips the word that closes another setting's phrase.
+        ("Pods must set CPU requests and memory limits", None, "", {
+            "cpu-requests", "memory-limits"}),
         ("Set non-CPU limits for pods", None, "", set()),
         ("Unique Ingress Host and Path", None, "", set()),
         ("Disallow Host Namespaces", None, "", {"host-network", "host-pid", "host-ipc"}),

@@ -198,7 +198,7 @@ def test_a_presence_convention_is_proposed_when_the_values_vary(tmp_path: Path) 
     assert suggestion.draft == {
         "id": "require-memory-limits",
         "description": "Workloads must set memory limits (limits.memory)",
-        "triggers": ["memory limits", "memory limit", "limits memory"],
+        "triggers": ["memory limits", "memory limit", "mem limit"],
         "rationale": (
             "92% of deployed solutions (92 of 100) already set limits.memory (3 different values); "
             "a policy makes the convention explicit and checkable."
@@ -275,3 +275,29 @@ def test_a_setting_named_as_a_secret_is_never_proposed(tmp_path: Path) -> None:
     run = _run(kb, [SettingUsage(path=path, value="<redacted>", deployed_workflows=99)])
     assert run.suggestions == []
     assert run.held_back == []
+
+
+def test_log_text_names_a_draft_only_when_it_is_a_plain_word(tmp_path: Path) -> None:
+    kb = _kb_with(tmp_path, policy_data("other", description="Images must be signed"))
+    settings = [
+        SettingUsage(path=SECCOMP, value="docs https://evil.example", deployed_workflows=95),
+        # A path the vocabulary does not know, with a segment no manifest key looks like.
+        SettingUsage(path="spec.template.spec.docs-https://evil", value="x", deployed_workflows=95),
+        SettingUsage(path="spec.template.spec.shareProcessNamespace", value=True,
+                     deployed_workflows=94),
+    ]  # fmt: skip
+    run = _run(kb, settings)
+    assert [s.draft["id"] for s in run.suggestions] == [
+        "require-seccomp-profile",
+        "require-share-process-namespace",
+    ]
+
+
+def test_drafted_ids_fit_a_file_and_branch_name(tmp_path: Path) -> None:
+    kb = _kb_with(tmp_path, policy_data("other", description="Images must be signed"))
+    path = "spec.template.spec.aVeryLongSettingNameThatKeepsGoingAndGoingOnAndOnForever"
+    run = _run(kb, [SettingUsage(path=path, value="AnEvenLongerValueOfFortyCharactersOrSo1",
+                                 deployed_workflows=95)])  # fmt: skip
+    [suggestion] = run.suggestions
+    assert len(suggestion.draft["id"]) <= 63
+    assert suggestion.draft["id"].startswith("require-a-very-long-setting-name")

@@ -492,11 +492,13 @@ class TestPreCommitHook:
     def test_definition(self) -> None:
         hook = self._hook()
 
-        assert {key: hook[key] for key in ("entry", "language", "files", "pass_filenames")} == {
+        keys = ("entry", "language", "files", "pass_filenames", "require_serial")
+        assert {key: hook[key] for key in keys} == {
             "entry": "patternbot validate",
             "language": "python",
-            "files": r"^(patterns|policies)/.*\.ya?ml$",
+            "files": r"^(patterns|policies)/.*\.(yaml|yml|YAML|YML)$",
             "pass_filenames": True,
+            "require_serial": True,
         }
 
     def test_files_pattern_selects_item_files(self) -> None:
@@ -507,6 +509,7 @@ class TestPreCommitHook:
             for name in (
                 "patterns/web.yaml",
                 "policies/limits.yml",
+                "patterns/team-a/db.YAML",
                 "patterns/README.md",
                 "docs/patterns/web.yaml",
                 "patternbot.yaml",
@@ -514,7 +517,7 @@ class TestPreCommitHook:
             if files.search(name)
         ]
 
-        assert chosen == ["patterns/web.yaml", "policies/limits.yml"]
+        assert chosen == ["patterns/web.yaml", "policies/limits.yml", "patterns/team-a/db.YAML"]
 
     def test_entry_runs_on_the_files_pre_commit_passes(
         self, kb_repo_factory: Callable[..., Path]

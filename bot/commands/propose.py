@@ -18,7 +18,8 @@ from bot.platform.all_platforms import check_platform, open_platform
 from bot.platform.dashboard import achievements
 from bot.platform.feedback import TARGET_ACCEPTANCE, overall_acceptance
 from bot.platform.gitrepo import GitRepo
-from bot.platform.proposer import ProposeOutcome, propose, read_feedback
+from bot.platform.proposer import propose, read_feedback
+from bot.platform.results import ProposeOutcome
 
 
 def propose_report(
@@ -62,6 +63,7 @@ def propose_report(
         dry_run=dry_run,
         held_back={item.fingerprint: item.reason for item in engine.held_back if item.fingerprint},
         engine_held=held,
+        item_files=kb.files,
     )
     for message in [*engine.warnings, *outcome.warnings]:
         warn(message)

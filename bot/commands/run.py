@@ -13,7 +13,7 @@ from bot.config import Config, load_config
 from bot.console import print_json, progress, warn
 from bot.platform.all_platforms import check_platform
 from bot.platform.markdown import code, inert
-from bot.platform.proposer import ProposeOutcome
+from bot.platform.results import ProposeOutcome
 
 if TYPE_CHECKING:
     from bot.learning.engine import HeldBack
@@ -73,6 +73,24 @@ def step_summary(
         )
     if not outcome.results:
         lines.append("| none | | no suggestions this run | |")
+    achieved: list[dict[str, Any]] = figures.get("achieved", [])
+    if achieved:
+        lines += [
+            "",
+            "### What accepted suggestions achieved",
+            "",
+            "| Pull request | Change | Uses | Success rate | 3+ uses |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for item in achieved:
+            rate = item["successRate"]
+            reached = item["reachedThreeUses"]
+            lines.append(
+                f"| {item['url']} | {code(item['type'])} {code(item['target'])} "
+                f"({item['outcome']}) | {item['uses']} "
+                f"| {'n/a' if rate is None else f'{rate:.0%}'} "
+                f"| {'n/a' if reached is None else ('yes' if reached else 'no')} |"
+            )
     if held:
         lines += ["", "### Held back by the engine", ""]
         lines += [

@@ -52,25 +52,47 @@ class _Counts:
 
 def _count(ctx: SignalContext, report: UsageReport) -> _Counts:
     counts = _Counts()
-    suggests = {pid: set(p.suggested_resources) for pid, p in ctx.kb.patterns.items()}
+    suggests = {pid: frozenset(p.suggested_resources) for pid, p in ctx.kb.patterns.items()}
+    together: list[tuple[list[str], set[str], int]] = []
     for profile in report.solution_profiles:
         # Sets: a solution that lists a kind (or a pattern) twice still counts once.
         patterns = sorted({p for p in profile.patterns if p in suggests})
         if not patterns or profile.workflows <= 0:
             continue
-        covered = set().union(*(suggests[p] for p in patterns))
+        covered = suggests[patterns[0]].union(*(suggests[p] for p in patterns[1:]))
         added = {k for k in profile.kinds if k not in covered and is_kind_name(k)}
         weight = profile.workflows
         for pattern_id in patterns:
             counts.uses[pattern_id] += weight
+            tally = counts.added[pattern_id]
             for kind in added:
-                counts.added[pattern_id][kind] += weight
+                tally[kind] += weight
+        if len(patterns) > 1:
+            together.append((patterns, added, weight))
+    # Partners are only compared for kinds that could pass in a pattern's uses: a kind that is a
+    # clear minority in all its uses stays one in its uses without any partner.
+    candidates = {
+        pattern_id: {
+            kind
+            for kind, hits in kinds.items()
+            if could_be_a_regularity(hits, counts.uses[pattern_id], ctx.threshold)
+        }
+        for pattern_id, kinds in counts.added.items()
+    }
+    for patterns, added, weight in together:
+        for pattern_id in patterns:
+            wanted = candidates.get(pattern_id)
+            if not wanted:
+                continue
+            wanted_here = wanted & added
             for partner in patterns:
                 if partner == pattern_id:
                     continue
                 counts.joint[pattern_id][partner] += weight
-                for kind in added:
-                    counts.added_with[(pattern_id, partner)][kind] += weight
+                if wanted_here:
+                    tally = counts.added_with[(pattern_id, partner)]
+                    for kind in wanted_here:
+                        tally[kind] += weight
     return counts
 
 
@@ -263,15 +285,8 @@ class CommonAdditions(ProportionSignal):
         attribution = finding.details.get("attribution")
         if attribution is not None:
             everywhere = attribution["allUses"]
-            naive = Finding(
-                signal=SIGNAL,
-                key=finding.key,
-                hits=everywhere["hits"],
-                cases=everywhere["cases"],
-                confidence=0.0,
-            )
-            return could_be_a_regularity(naive, threshold)
-        return could_be_a_regularity(finding, threshold)
+            return could_be_a_regularity(everywhere["hits"], everywhere["cases"], threshold)
+        return could_be_a_regularity(finding.hits, finding.cases, threshold)
 
     def unseen(
         self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]

@@ -78,6 +78,7 @@ _REFUSED: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"),
     ),
 )
+_LINK_WORDS = frozenset({"http", "https", "www", "com", "org", "net", "io", "mailto", "javascript"})
 LIMITS = {"description": 300, "rationale": 800, "reason": 400, "trigger": 60}
 
 
@@ -307,8 +308,19 @@ def apply_refinement(
         reason = new_reason
     if suggestion.type in (SuggestionType.CREATE_PATTERN, SuggestionType.CREATE_POLICY):
         if refined.id is not None and refined.id != draft["id"]:
+            # An id becomes a file and a branch name: its words, like a trigger's, must come from
+            # the evidence, and no word of a link may appear in it.
+            strange = [
+                w
+                for w in refined.id.split("-")
+                if w not in _vocabulary(suggestion, kb) or w in _LINK_WORDS
+            ]
             if not _SLUG.match(refined.id) or len(refined.id) > 60:
                 refused.append(f"id of {name} is not a kebab-case slug")
+            elif strange:
+                refused.append(
+                    f"id of {name} uses words not in the evidence ({', '.join(strange)})"
+                )
             elif refined.id in taken_ids:
                 refused.append(f"id of {name} collides with an existing id ({refined.id})")
             else:

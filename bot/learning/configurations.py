@@ -47,6 +47,10 @@ WORKLOAD_KINDS = (
 PRESENT = "*"  # the value part of a presence finding's key
 # A setting whose own name says it holds a secret: its values are never shown or proposed.
 _SECRET_NAME = re.compile(r"password|passwd|token|secret|credential|api[_-]?key|private[_-]?key")
+# Log text becomes part of a drafted id (and so a file and branch name) only when it is a plain
+# word: `RuntimeDefault`, `Always`, `3`; never `https://...` or `a b c`.
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+_PLAIN_SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}(\[[0-9*]*\])?$")
 
 
 @dataclass
@@ -78,9 +82,13 @@ def _by_path(settings: list[SettingUsage]) -> list[_PathUsage]:
     return list(paths.values())
 
 
-def _names_a_secret(path: str) -> bool:
-    last = path_segments_raw(path)[-1:] or [""]
-    return bool(_SECRET_NAME.search(last[0].lower()))
+def _plain_unknown_path(path: str) -> bool:
+    """True when a setting the vocabulary does not know may be drafted: every segment a plain
+    manifest key (its words name the draft), and the last one not naming a secret."""
+    segments = path.split(".")
+    if not all(_PLAIN_SEGMENT.match(segment) for segment in segments):
+        return False
+    return not _SECRET_NAME.search(segments[-1].lower())
 
 
 def coverage_index(ctx: SignalContext) -> CoverageIndex:
@@ -141,7 +149,7 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
     findings = []
     for usage in _by_path(report.settings):
         meaning = index.meaning_of(usage.path)
-        if meaning is None and _names_a_secret(usage.path):
+        if meaning is None and not _plain_unknown_path(usage.path):
             continue
         if index.covering(usage.path, embed, ctx.settings.policy_coverage_similarity):
             continue
@@ -193,8 +201,10 @@ def _wording(finding: Finding) -> tuple[str, str, str, list[str]]:
         base = f"require-{slugify(name)}"
     elif value is False:
         base = f"disallow-{slugify(name)}"
-    else:
+    elif _PLAIN_VALUE.match(shown):
         base = f"require-{slugify(name)}-{slugify(shown, 3)}"
+    else:
+        base = f"require-{slugify(name)}"  # a value that is not a plain word never names an item
     rule = f"{phrase or f'set the {name} to {shown}'} ({tail}: {shown})"
     return base, rule, f"set {tail} to {shown}", [name, f"{name} {shown}", *terms[:2]]
 

@@ -180,6 +180,7 @@ def suggest(
         kb=kb,
         embedder=embedder,
         weak_match_threshold=config.metrics.weak_match_threshold,
+        threshold=threshold,
     )
     run = SuggestionRun(suggestions=[])
     if embedder is None:

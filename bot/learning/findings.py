@@ -57,6 +57,8 @@ class SignalContext:
     embedder: TextEmbedder | None = None
     # metrics.weakMatchThreshold: gaps re-score logged weak intents against today's patterns.
     weak_match_threshold: float = 0.4
+    # The run's confidence threshold (learning.minConfidence or --min-confidence).
+    threshold: float = 0.7
     warnings: list[str] = field(default_factory=list)
     _vectors: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
 

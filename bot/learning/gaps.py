@@ -28,7 +28,7 @@ from bot.learning.findings import (
     window_end_date,
 )
 from bot.learning.grouping import ResourceProfile, group_by_meaning
-from bot.learning.phrases import clean_words, topic_phrases
+from bot.learning.phrases import clean_words, is_generic, topic_phrases
 from bot.learning.signal import ProportionSignal
 from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
 from bot.learning.wording import kinds_phrase, percent, unique_id
@@ -64,10 +64,10 @@ def _serving_patterns(ctx: SignalContext, core: list[str]) -> list[Pattern]:
     ]
 
 
-def _current_matches(
+def _nearest_patterns(
     ctx: SignalContext, texts: list[str], core: list[str]
 ) -> dict[str, tuple[str, float]]:
-    """Texts that a pattern of the current knowledge base now matches: text -> (pattern, score).
+    """Each text's nearest pattern in today's knowledge base, with its score (text -> both).
 
     The logged scores were computed against the knowledge base of their day; a pattern added or
     reworded since may match these requests now. The score is retrieval's: the cosine of the
@@ -80,36 +80,38 @@ def _current_matches(
     vectors = ctx.embed([t for p in patterns for t in p.semantic_texts()])
     scores = ctx.embed(texts) @ vectors.T
     best = np.argmax(scores, axis=1)
-    threshold = ctx.weak_match_threshold
     return {
         text: (owners[int(j)], round(float(scores[i, j]), 4))
         for i, (text, j) in enumerate(zip(texts, best, strict=True))
-        if scores[i, j] >= threshold
     }
 
 
-def _served_by_retrieved_pattern(
-    ctx: SignalContext, group: list[WeakIntent], core: list[str]
+def _served_by(
+    ctx: SignalContext,
+    group: list[WeakIntent],
+    core: list[str],
+    nearest: dict[str, tuple[str, float]],
 ) -> str | None:
-    """The pattern retrieval ranked first for most of the group, when users built exactly it.
+    """A pattern with exactly these resources that is nearest to most of the group, or None.
 
-    Retrieval pointed these requests to the pattern (with a weak score: its words differ from
-    theirs) and their solutions hold exactly its resources: the pattern serves them. A new pattern
-    with the same resources would duplicate it; what is missing is words, not a pattern.
+    Retrieval pointed these requests to the pattern, then or now (with a weak score: its words
+    differ from theirs), and their solutions hold exactly its resources: the pattern serves them.
+    A new pattern with the same resources would duplicate it; what is missing is words.
     """
-    leading = Counter(w.best_pattern for w in group if w.best_pattern)
-    if not leading:
-        return None
-    pattern_id, count = leading.most_common(1)[0]
-    pattern = ctx.kb.patterns.get(pattern_id)
-    if (
-        pattern is None
-        or pattern.deprecated
-        or 2 * count < len(group)
-        or set(pattern.suggested_resources) != set(core)
+    for leading in (
+        Counter(w.best_pattern for w in group if w.best_pattern),
+        Counter(nearest[w.intent][0] for w in group if w.intent in nearest),
     ):
-        return None
-    return pattern_id
+        for pattern_id, count in leading.most_common(1):
+            pattern = ctx.kb.patterns.get(pattern_id)
+            if (
+                pattern is not None
+                and not pattern.deprecated
+                and 2 * count >= len(group)
+                and set(pattern.suggested_resources) == set(core)
+            ):
+                return pattern_id
+    return None
 
 
 def _finding(ctx: SignalContext, group: list[WeakIntent], others: list[str]) -> Finding | None:
@@ -119,7 +121,8 @@ def _finding(ctx: SignalContext, group: list[WeakIntent], others: list[str]) -> 
     core, counts = _core(solved, ctx.settings.gap_kind_share)
     if not core:
         return None
-    filled = _current_matches(ctx, sorted({w.intent for w in group}), core)
+    nearest = _nearest_patterns(ctx, sorted({w.intent for w in group}), core)
+    filled = {t: hit for t, hit in nearest.items() if hit[1] >= ctx.weak_match_threshold}
     now_matched = sum(1 for w in group if w.intent in filled)
     if filled:
         # Requests a pattern now serves are no longer evidence of a gap.
@@ -130,7 +133,7 @@ def _finding(ctx: SignalContext, group: list[WeakIntent], others: list[str]) -> 
         core, counts = _core(solved, ctx.settings.gap_kind_share)
         if not core:
             return None
-    if _served_by_retrieved_pattern(ctx, group, core) is not None:
+    if _served_by(ctx, group, core, nearest) is not None:
         return None
     weakest = min(core, key=lambda k: (counts[k], k))
     cases = len(solved)
@@ -160,6 +163,7 @@ def _finding(ctx: SignalContext, group: list[WeakIntent], others: list[str]) -> 
         confidence=wilson_lower_bound(counts[weakest], cases, ctx.settings.confidence_z),
         details=details,
         data={
+            "supported": counts[weakest] >= ctx.settings.min_support,
             "resources": core,
             "shares": {k: counts[k] / cases for k in core},
             "texts": texts,
@@ -202,12 +206,22 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
 
 
 def draft_triggers(texts: list[str], others: list[str], resources: list[str]) -> list[str]:
-    """The group's topic phrases; kind names only when its requests share no word at all."""
-    return (
-        topic_phrases(texts, others)
-        or topic_phrases(texts, others, min_share=0.0)
-        or [" ".join(k.lower() for k in resources)]
-    )
+    """The group's topic phrases; else words of its most frequent request; else kind names.
+
+    Requests grouped by meaning alone may share no word (a few requests of a family seen on one
+    cluster): the most frequent request still names the topic better than its kinds do. Its
+    first two topic words are taken, never the whole request.
+    """
+    shared = topic_phrases(texts, others) or topic_phrases(texts, others, min_share=0.0)
+    if shared:
+        return shared
+    frequent = Counter(texts).most_common(1)[0][0] if texts else ""
+    words = [w for w in clean_words(frequent) if not is_generic(w)]
+    if len(words) > 2:
+        return [" ".join(words[:2])]
+    if len(words) == 2:
+        return [words[0]]
+    return [" ".join(k.lower() for k in resources)]
 
 
 def draft_id(triggers: list[str], taken: set[str]) -> str:
@@ -293,8 +307,9 @@ class GapSignal(ProportionSignal):
         return build(ctx, findings, report, taken_ids)
 
     def listed_when_held(self, finding: Finding, threshold: float) -> bool:
-        # Every finding is a recurring unmet need whose solutions agree: a reviewer wants to see it.
-        return True
+        # A recurring unmet need whose solutions agree is worth a reviewer's look whatever its
+        # share; a handful of repeated one-off requests whose few solutions agree by chance is not.
+        return bool(finding.data.get("supported", True))
 
 
 GAP = GapSignal()

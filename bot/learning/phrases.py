@@ -29,14 +29,16 @@ GENERIC_WORDS = frozenset(
     big large fast quick easy basic internal external other others every each all daily weekly
     good better best support supports team teams company project projects
     serve serving host hosting run expose provide manage handle put keep add start launch spin
-    provision site sites page pages
+    provision site sites page pages open source lightweight high-performance performance
+    scalable reliable modern powerful popular free enterprise production-ready ready
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # Connecting words: like stop words, they never start, end or stand for a phrase.
 CONNECTING_WORDS = frozenset(
     """
     between across within via per through behind without after before about among onto inside
-    outside where when which what who whose while also than very more less
+    outside where when which what who whose while also than very more less looking look
+    wants wanted m s t re ve ll d
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _SKIPPED = STOPWORDS | CONNECTING_WORDS

@@ -82,8 +82,14 @@ class PolicyNames:
     sentences: list[list[str]]
     settings: set[str] = field(default_factory=set)
     declared: set[str] = field(default_factory=set)  # normalised paths of its `settings` map
+    words: set[str] = field(default_factory=set)  # every stemmed word: a cheap first test
+
+    def __post_init__(self) -> None:
+        self.words = {word for sentence in self.sentences for word in sentence}
 
     def says(self, phrase: Phrase) -> bool:
+        if not self.words.issuperset(phrase.words):
+            return False
         return any(contains_phrase(words, phrase) for words in self.sentences)
 
 
@@ -167,7 +173,7 @@ class CoverageIndex:
             if names.says(phrase):
                 return Coverage(names.policy.id, "named")
         # A tie to break: policies sharing a specific word of the path but not its phrase.
-        sharing = [n for n in self.names if set(words) & {w for s in n.sentences for w in s}]
+        sharing = [n for n in self.names if n.words.intersection(words)]
         if embed is None or not sharing:
             return None
         sentence = " ".join(split_camel(segment) for segment in path_segments_raw(path)[-2:])

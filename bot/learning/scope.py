@@ -41,10 +41,13 @@ def _figures(per_cluster: dict[str, list[Finding]]) -> dict[Key, dict[str, Clust
 
 
 def _holm(
-    signal: Signal, family: list[Finding], verdict: Verdict, z: float
+    signal: Signal, family: list[Finding], size: int, verdict: Verdict, z: float
 ) -> list[tuple[Finding, str | None]]:
-    """Each cluster finding with its Holm-corrected confidence and verdict, strongest first."""
-    size = len(family)
+    """Each cluster finding with its Holm-corrected confidence and verdict, strongest first.
+
+    `size` is the number of clusters tested: all of the report's, also those where the finding
+    has no instance (decided before looking at the data, as the correction requires).
+    """
     ordered = sorted(family, key=lambda f: (-f.confidence, f.cluster or ""))
     judged: list[tuple[Finding, str | None]] = []
     stopped = False
@@ -118,7 +121,7 @@ def resolve_scope(
                 finding.data["clusters"] = figures.get(finding.key, {})
                 by_key[finding.key].append(finding)
     for key, family in sorted(by_key.items()):
-        judged = _holm(signal, family, verdict, z)
+        judged = _holm(signal, family, len(per_cluster), verdict, z)
         passing = [f for f, why in judged if why is None]
         if len(passing) > 1 and signal.pooling is Pooling.SUM:
             pooled = _pooled(signal, family, z)

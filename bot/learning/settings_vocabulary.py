@@ -8,6 +8,7 @@ the words policy authors use for it, plus families of settings that one word nam
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -93,8 +94,15 @@ class Vocabulary:
         unknown = {m for f in families for m in f.members} - set(self.settings)
         if unknown or len(self.settings) != len(settings):
             raise ValueError(f"settings vocabulary: unknown or repeated ids {sorted(unknown)}")
+        phrases = {entry.id: [Phrase.of(term) for term in entry.terms] for entry in settings}
+        # The last word of every multi-word term closes a phrase: a gap inside another setting's
+        # term may not skip it (family terms are broad on purpose and have no barriers).
+        closing = {p.words[-1] for terms in phrases.values() for p in terms if len(p.words) > 1}
         self.setting_terms = {
-            entry.id: [Phrase.of(term) for term in entry.terms] for entry in settings
+            setting_id: [
+                dataclasses.replace(p, barriers=frozenset(closing - set(p.words))) for p in terms
+            ]
+            for setting_id, terms in phrases.items()
         }
         self.family_terms = {family.id: [Phrase.of(t) for t in family.terms] for family in families}
         # Longest path pattern first, so `capabilities.drop` wins over a shorter one.

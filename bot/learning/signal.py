@@ -89,7 +89,7 @@ class ProportionSignal:
         return wilson_lower_bound(finding.hits, finding.cases, z)
 
     def listed_when_held(self, finding: Finding, threshold: float) -> bool:
-        return could_be_a_regularity(finding, threshold)
+        return could_be_a_regularity(finding.hits, finding.cases, threshold)
 
     def unseen(
         self, ctx: SignalContext, report: UsageReport, key: tuple[str, ...]
@@ -97,13 +97,13 @@ class ProportionSignal:
         return None
 
 
-def could_be_a_regularity(finding: Finding, threshold: float) -> bool:
-    """Whether the data cannot rule out that the finding holds in most cases (a near miss).
+def could_be_a_regularity(hits: int, cases: int, threshold: float) -> bool:
+    """Whether the data cannot rule out that hits / cases holds in most cases (a near miss).
 
     Its Wilson upper bound reaches one half (or the threshold, when that is lower): noise such as a
     kind added in 20% of 100 uses is ruled out and not listed, while 5 of 12 cannot be ruled out.
     """
-    return wilson_upper_bound(finding.hits, finding.cases) >= min(threshold, 0.5)
+    return wilson_upper_bound(hits, cases) >= min(threshold, 0.5)
 
 
 Measure = Callable[[SignalContext, UsageReport], list[Finding]]

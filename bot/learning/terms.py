@@ -22,7 +22,7 @@ _SUFFIXES = (
     ("ings", ""), ("ing", ""), ("ies", "y"), ("sses", "ss"), ("ed", ""), ("es", ""), ("s", ""),
 )  # fmt: skip
 _KEEP_S = ("ss", "us", "is")
-MAX_GAP = 2  # other words allowed between two words of a phrase ("CPU and memory requests")
+MAX_GAP = 3  # other words allowed between two words of a phrase ("CPU and memory resource limits")
 
 
 def split_camel(text: str) -> str:
@@ -69,6 +69,9 @@ class Phrase:
 
     words: tuple[str, ...]
     max_gap: int = MAX_GAP
+    # Words a gap may not skip: in "CPU requests and memory limits", `cpu limit` would skip
+    # `request`, the word that closes another phrase.
+    barriers: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, text: str) -> Phrase:
@@ -88,7 +91,10 @@ def phrase_at(words: Sequence[str], phrase: Phrase, start: int) -> bool:
         window = words[position + 1 : position + 2 + phrase.max_gap]
         if word not in window:
             return False
-        position += 1 + window.index(word)
+        skipped = window[: window.index(word)]
+        if phrase.barriers.intersection(skipped):
+            return False
+        position += 1 + len(skipped)
     return True
 
 

@@ -7,6 +7,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from bot.knowledge.schema import ID_MAX_LENGTH
+
 # Words that say nothing about what is deployed; never a trigger on their own.
 STOPWORDS = frozenset(
     """
@@ -35,10 +37,15 @@ def slugify(text: str, max_words: int = 5) -> str:
 
 
 def unique_id(base: str, taken: set[str]) -> str:
-    """`base`, or `base-2`, `base-3`... whichever is free; the result is added to `taken`."""
-    candidate, n = base, 2
+    """`base`, or `base-2`, `base-3`... whichever is free; the result is added to `taken`.
+
+    Cut to the longest id a file and a branch name may have (bot.knowledge.schema.ID_MAX_LENGTH),
+    suffix included.
+    """
+    candidate, n = base[:ID_MAX_LENGTH].rstrip("-"), 2
     while candidate in taken:
-        candidate = f"{base}-{n}"
+        suffix = f"-{n}"
+        candidate = f"{base[: ID_MAX_LENGTH - len(suffix)].rstrip('-')}{suffix}"
         n += 1
     taken.add(candidate)
     return candidate

@@ -16,8 +16,8 @@ from typing import Any, Literal
 import duckdb
 
 from bot.knowledge.repository import KnowledgeBase
-from bot.logs.events import OutcomeStatus, SettingValue
 from bot.logs.error_text import normalise_error
+from bot.logs.events import OutcomeStatus, SettingValue
 from bot.logs.redact import redact
 from bot.logs.usage import (
     Anomaly,
@@ -441,9 +441,7 @@ def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, periods: bool) ->
     return reports
 
 
-def _items(
-    con: duckdb.DuckDBPyConnection, reports: Reports, strong: float, periods: bool
-) -> None:
+def _items(con: duckdb.DuckDBPyConnection, reports: Reports, strong: float, periods: bool) -> None:
     """Per-item counters, and the anomalies found along the way."""
     sql = _grouped(_ITEMS, "is_pattern, id", periods)
     for row in con.execute(sql, {"strong": strong}).fetchall():
@@ -663,7 +661,7 @@ def aggregate_usage(
     report = reports.pop(None)
     report.clusters = {
         scope[1]: reports[scope]
-        for scope in sorted((s for s in reports if s is not None and s[0] == "cluster"))
+        for scope in sorted(s for s in reports if s is not None and s[0] == "cluster")
     }
     report.periods = {
         name: reports[("period", name)]

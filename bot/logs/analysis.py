@@ -17,7 +17,6 @@ from bot.errors import LogFormatError, UsageError
 from bot.knowledge.repository import KnowledgeBase
 from bot.logs.aggregate import AggregationOptions, aggregate_usage, deduplicate
 from bot.logs.classify import load_lines
-from bot.logs.line_endings import check_line_endings
 from bot.logs.quarantine import RejectedLine, default_quarantine_path, write_quarantine
 from bot.logs.reader import LogFile, log_files
 from bot.logs.usage import UsageReport
@@ -30,10 +29,9 @@ DUCKDB_MEMORY_LIMIT = "2GB"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 _REJECTED = """
-SELECT s.shown || ':' || (l.rn - f.first_rn + 1), l.reason, l.raw
-FROM log_lines l JOIN log_file_starts f USING (file_index) JOIN log_sources s USING (file_index)
-WHERE l.reason IS NOT NULL
-ORDER BY l.rn
+SELECT s.shown || ':' || r.ln, r.reason, r.raw
+FROM log_rejected r JOIN log_sources s USING (file_index)
+ORDER BY r.file_index, r.ln
 """
 
 
@@ -114,7 +112,6 @@ def analyse_files(
     quarantine_path: Path | None = None,
 ) -> UsageReport:
     """The usage report of already-resolved log files (see analyse_logs)."""
-    check_line_endings(files)
     with tempfile.TemporaryDirectory(prefix="patternbot-duckdb-") as spill_dir:
         con = _connect(spill_dir)
         try:

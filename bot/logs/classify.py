@@ -14,21 +14,29 @@ the slow way.
 
 from __future__ import annotations
 
-import re
+import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from bot.errors import LogFormatError
 from bot.logs.reader import LogFile
+from bot.logs.sources import BOM, PlainFile, prepare
 
 # JSON text cannot hold a raw control character, so no valid line contains this delimiter.
 _DELIMITER = "\\x01"
-# Each reading thread holds one buffer, which must be larger than the longest line. DuckDB's
-# default buffer is 16 x max_line_size: with 64 MiB lines two threads asked for 2 GiB and ran out
-# of memory, so the buffer is set to twice the line limit.
-_MAX_LINE_BYTES = 16 * 1024 * 1024
-_BUFFER_BYTES = 2 * _MAX_LINE_BYTES
+# Lines longer than this are rejected (`line longer than N bytes`) and quarantined; the others are
+# read. The reader's own limit is two bytes higher, so that a line it hands over can still be
+# measured against this one whatever its line ending.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def default_buffer_bytes(max_line_bytes: int) -> int:
+    """DuckDB's read buffer: it must be larger than the longest line it accepts."""
+    return 2 * (max_line_bytes + 2)
+
 
 # Top-level keys read from each line, in this order. The snake_case spellings are accepted
 # because the reference model has populate_by_name; the camelCase spelling wins when both exist.
@@ -79,15 +87,37 @@ _TS_PATTERN = (
 _TS_GROUPS = "['date', 'hh', 'mi', 'ss', 'frac', 'zulu', 'sign', 'oh', 'om']"
 
 
-def _lines_query(files: Sequence[LogFile]) -> str:
+@dataclass(frozen=True)
+class LongLine:
+    """A line too long for the reader: rejected, and kept whole for the quarantine."""
+
+    file_index: int
+    line: int
+    reason: str
+    text: str
+    bytes: int
+
+
+_REJECTS = "rejects_table = 'pb_reject_errors', rejects_scan = 'pb_reject_scans'"
+
+
+def _lines_query(files: Sequence[PlainFile], max_line_bytes: int, buffer_bytes: int) -> str:
+    """DuckDB's CSV reader as a line reader: one VARCHAR column, no quoting.
+
+    `parallel = false`: the parallel reader loses a line, or stops with "does not support a full
+    read", when a line feed falls exactly on one of its internal boundaries (DuckDB 1.x-2.0);
+    the single-threaded reader has no such boundary (tests/test_logs_boundaries.py). Files are
+    still read side by side. A line the reader cannot take (too long, not UTF-8) is skipped and
+    recorded in the rejects tables, which load_lines turns into exact verdicts.
+    """
     paths = ", ".join(_quote(str(f.path)) for f in files)
     return (
         f"SELECT file_index, line FROM read_csv([{paths}], "
         f"columns = {{'line': 'VARCHAR'}}, delim = '{_DELIMITER}', quote = '', escape = '', "
-        f"header = false, auto_detect = false, strict_mode = false, compression = 'auto', "
+        f"header = false, auto_detect = false, strict_mode = false, "
         # '\\r\\n' splits at LF and CRLF alike, so mixed line endings keep their line numbers.
-        f"new_line = '\\r\\n', "
-        f"max_line_size = {_MAX_LINE_BYTES}, buffer_size = {_BUFFER_BYTES})"
+        f"new_line = '\\r\\n', parallel = false, ignore_errors = true, store_rejects = true, "
+        f"{_REJECTS}, max_line_size = {max_line_bytes + 2}, buffer_size = {buffer_bytes})"
     )
 
 
@@ -144,6 +174,7 @@ stamped AS (
 SELECT file_index, rn,
     CASE
         WHEN blank THEN NULL
+        WHEN strlen(line) > {{max_line}} THEN 'line longer than {{max_line}} bytes'
         WHEN NOT is_json THEN 'not valid JSON'
         WHEN NOT is_object THEN 'not a JSON object'
         WHEN v IS NULL THEN 'missing field ''v'''
@@ -278,11 +309,12 @@ _FAST = f"""
 CREATE OR REPLACE TEMP TABLE log_scan AS
 WITH raw AS ({{lines}}),
 parsed AS (
-    SELECT file_index, line, j, pb_fast_ts(j.ts) AS ts_utc
-    FROM (SELECT file_index, line, try(from_json(line, '{_FAST_STRUCT}')) AS j FROM raw)
+    SELECT file_index, line, bytes, j, pb_fast_ts(j.ts) AS ts_utc
+    FROM (SELECT file_index, line, coalesce(strlen(line), 0) AS bytes,
+        try(from_json(line, '{_FAST_STRUCT}')) AS j FROM raw)
 ),
 judged AS (
-    SELECT file_index, line, j, ts_utc, coalesce(j.v = '1'
+    SELECT file_index, line, bytes, j, ts_utc, coalesce(bytes <= {{max_line}} AND j.v = '1'
         AND starts_with(j.eventId, '"') AND j.eventId <> '""'
         AND starts_with(j.workflowId, '"') AND j.workflowId <> '""'
         AND j.workflow IN ('"recommend"', '"operate"')
@@ -303,7 +335,7 @@ judged AS (
         END, false) AS ok
     FROM parsed
 )
-SELECT file_index,
+SELECT file_index, bytes,
     -- Lines that fail the fast check are marked and keep their text for the slow check.
     CASE WHEN NOT ok THEN '{{unchecked}}' END AS reason,
     false AS blank,
@@ -336,13 +368,17 @@ FROM judged
 UNCHECKED = "?"
 
 
-def fast_lines_sql(lines_sql: str) -> str:
+def fast_lines_sql(lines_sql: str, max_line_bytes: int = MAX_LINE_BYTES) -> str:
     """The statement creating log_scan from `lines_sql` (file_index, line) with the fast check only.
 
     Rows keep the order of `lines_sql`. Lines it cannot accept have reason UNCHECKED and their
-    text in `raw`.
+    text in `raw`; `bytes` is each line's length in bytes (0 for a blank line without spaces).
     """
-    return _FAST.replace("{lines}", lines_sql).replace("{unchecked}", UNCHECKED)
+    return (
+        _FAST.replace("{lines}", lines_sql)
+        .replace("{unchecked}", UNCHECKED)
+        .replace("{max_line}", str(max_line_bytes))
+    )
 
 
 _NO_LINES = "SELECT 0 AS file_index, NULL::VARCHAR AS line WHERE false"
@@ -354,68 +390,210 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_FAST_MACROS)
 
 
-def field_by_field_sql(table: str, lines_sql: str) -> str:
+def field_by_field_sql(table: str, lines_sql: str, max_line_bytes: int = MAX_LINE_BYTES) -> str:
     """The statement creating temp table `table` from the lines of `lines_sql`, each checked field
     by field: the columns of log_lines, `reason` NULL for a valid event."""
-    return _LOAD.replace("{table}", table).replace("{checked}", checked_lines_sql(lines_sql))
+    checked = checked_lines_sql(lines_sql, max_line_bytes)
+    return _LOAD.replace("{table}", table).replace("{checked}", checked)
 
 
-def checked_lines_sql(lines_sql: str) -> str:
+def checked_lines_sql(lines_sql: str, max_line_bytes: int = MAX_LINE_BYTES) -> str:
     """A query giving (file_index, rn, reason, line, ...) for the raw lines of `lines_sql`.
 
     `lines_sql` yields (file_index, rn, line); `reason` is NULL for a valid v1 event.
     """
-    return _CHECKED.replace("{lines}", lines_sql)
-
-
-_UTF8_ERROR = re.compile(r"CSV Error on Line: (\d+)")
-_FILE_IN_ERROR = re.compile(r"^\s*file = (.*)$", re.MULTILINE)
+    return _CHECKED.replace("{lines}", lines_sql).replace("{max_line}", str(max_line_bytes))
 
 
 def _translate(exc: duckdb.Error, files: Sequence[LogFile]) -> LogFormatError:
     message = str(exc)
-    by_path = {str(f.path): f.shown for f in files}
-    named = _FILE_IN_ERROR.search(message)
-    shown = by_path.get(named.group(1).strip(), named.group(1).strip()) if named else None
-    if "GZIP" in message.upper() or "gzip" in message:
-        culprit = next((f.shown for f in files if str(f.path) in message), shown or "a log file")
-        return LogFormatError(f"{culprit}: not a readable gzip file (truncated or corrupt)")
-    line = _UTF8_ERROR.search(message)
-    if "unicode" in message.lower() and shown:
-        where = f"{shown}:{line.group(1)}" if line else shown
-        return LogFormatError(f"{where}: not UTF-8 text; the file was not read")
     first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-    return LogFormatError(f"{shown or 'workflow logs'}: cannot be read: {first}")
+    culprit = next((f.shown for f in files if str(f.path) in message), None)
+    return LogFormatError(f"{culprit or 'workflow logs'}: cannot be read: {first}")
 
 
-def load_lines(con: duckdb.DuckDBPyConnection, files: Sequence[LogFile]) -> None:
-    """Read and check every line of `files` into the temp view log_lines and table log_file_starts.
+def load_lines(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[LogFile],
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    buffer_bytes: int | None = None,
+) -> None:
+    """Read and check every line of `files` into the temp view log_lines and the tables
+    log_file_starts and log_rejected.
 
-    log_lines has one row per line: `rn` counts lines across all files in order, from 1.
+    log_lines has one row per line DuckDB read: `rn` counts them across all files in order, from
+    1. log_rejected holds every rejected line with its file line number (`ln`), including the
+    over-long lines that were never read into log_lines. Raises LogFormatError for a file that
+    cannot be read whole, and when the lines read do not account for every byte of a file.
     """
     install_macros(con)
-    lines = _lines_query(files) if files else _NO_LINES
-    try:
-        con.execute(fast_lines_sql(lines))
-        _check_the_rest(con)
-        con.execute(_FILE_STARTS.replace("{lines}", "SELECT file_index, rn FROM log_lines"))
-    except duckdb.Error as exc:
-        raise _translate(exc, files) from exc
+    with tempfile.TemporaryDirectory(prefix="patternbot-plain-") as folder:
+        plain = prepare(files, Path(folder))
+        buffer = buffer_bytes or default_buffer_bytes(max_line_bytes)
+        lines = _lines_query(plain, max_line_bytes, buffer) if plain else _NO_LINES
+        try:
+            con.execute(fast_lines_sql(lines, max_line_bytes))
+        except duckdb.Error as exc:
+            raise _translate(exc, files) from exc
+        skipped = _skipped_lines(con, plain)
+        long_lines = _long_lines(plain, skipped, max_line_bytes)
+    _check_the_rest(con, max_line_bytes)
+    con.execute(_FILE_STARTS.replace("{lines}", "SELECT file_index, rn FROM log_lines"))
+    _collect_rejected(con, skipped, long_lines)
+    check_every_byte_read(con, plain, long_lines)
 
 
-def _check_the_rest(con: duckdb.DuckDBPyConnection) -> None:
+def _skipped_lines(
+    con: duckdb.DuckDBPyConnection, plain: Sequence[PlainFile]
+) -> dict[int, list[int]]:
+    """The lines DuckDB's reader skipped, by file index: line numbers, ascending.
+
+    Only over-long lines may be skipped; a line that is not UTF-8 refuses its file.
+    """
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "pb_reject_errors" not in tables:
+        return {}
+    rows = con.execute(
+        "SELECT s.file_path, e.line, e.error_type FROM pb_reject_errors e "
+        "JOIN pb_reject_scans s USING (scan_id, file_id) ORDER BY s.file_path, e.line"
+    ).fetchall()
+    index = {str(f.path): n for n, f in enumerate(plain)}
+    skipped: dict[int, list[int]] = {}
+    for path, line, error_type in rows:
+        number = index[str(path)]
+        shown = plain[number].log.shown
+        if error_type == "INVALID ENCODING":
+            raise LogFormatError(f"{shown}:{line}: not UTF-8 text; the file was not read")
+        if error_type != "LINE SIZE OVER MAXIMUM":
+            raise LogFormatError(f"{shown}:{line}: cannot be read ({error_type})")
+        skipped.setdefault(number, []).append(int(line))
+    return skipped
+
+
+def _long_lines(
+    plain: Sequence[PlainFile], skipped: dict[int, list[int]], max_line_bytes: int
+) -> list[LongLine]:
+    """Each skipped line, read back from its file so that the quarantine keeps it whole."""
+    found = []
+    for number, wanted in skipped.items():
+        targets = set(wanted)
+        log = plain[number]
+        with log.path.open("rb") as stream:
+            for line_number, raw in enumerate(stream, start=1):
+                if line_number not in targets:
+                    continue
+                body = raw[:-1] if raw.endswith(b"\n") else raw
+                body = body[:-1] if body.endswith(b"\r") else body
+                if line_number == 1 and log.bom:
+                    body = body[len(b"\xef\xbb\xbf") :]
+                try:
+                    text = body.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise LogFormatError(
+                        f"{log.log.shown}:{line_number}: not UTF-8 text; the file was not read"
+                    ) from exc
+                if len(body) <= max_line_bytes:  # the reader's limit is above ours: never
+                    raise LogFormatError(
+                        f"{log.log.shown}:{line_number}: the line reader skipped a line of "
+                        f"{len(body)} bytes; nothing was analysed (please report this)"
+                    )
+                reason = f"line longer than {max_line_bytes} bytes"
+                found.append(LongLine(number, line_number, reason, text, len(body)))
+    return found
+
+
+_REJECTED_LINES = """
+CREATE OR REPLACE TEMP TABLE log_rejected AS
+SELECT l.file_index, l.rn - f.first_rn + 1 {skip_adjustment} AS ln, l.reason, l.raw
+FROM log_lines l JOIN log_file_starts f USING (file_index)
+WHERE l.reason IS NOT NULL
+"""
+
+# A read row's position p (from 0) in its file becomes line p + 1 plus the skipped lines before
+# it: skipped line j (from 1) at line r has r - j read rows before it.
+_SKIP_ADJUSTMENT = """+ (SELECT count(*) FROM log_skips k
+    WHERE k.file_index = l.file_index AND k.read_before <= l.rn - f.first_rn)"""
+
+
+def _collect_rejected(
+    con: duckdb.DuckDBPyConnection,
+    skipped: dict[int, list[int]],
+    long_lines: Sequence[LongLine],
+) -> None:
+    """Table log_rejected (file_index, ln, reason, raw): every rejected line, long ones too."""
+    adjustment = ""
+    if skipped:
+        con.execute("CREATE OR REPLACE TEMP TABLE log_skips (file_index INT, read_before BIGINT)")
+        con.executemany(
+            "INSERT INTO log_skips VALUES (?, ?)",
+            [(n, line - j) for n, lines in skipped.items() for j, line in enumerate(lines, 1)],
+        )
+        adjustment = _SKIP_ADJUSTMENT
+    con.execute(_REJECTED_LINES.replace("{skip_adjustment}", adjustment))
+    if long_lines:
+        con.executemany(
+            "INSERT INTO log_rejected VALUES (?, ?, ?, ?)",
+            [(long.file_index, long.line, long.reason, long.text) for long in long_lines],
+        )
+
+
+_BYTES_READ = """
+SELECT file_index, count(*) AS lines, sum(bytes) AS bytes FROM log_scan GROUP BY file_index
+"""
+_VERDICTS = """
+SELECT file_index, count(*) FILTER (WHERE reason IS NULL AND NOT blank),
+    count(*) FILTER (WHERE reason IS NOT NULL), count(*) FILTER (WHERE blank)
+FROM log_lines GROUP BY file_index
+"""
+
+
+def check_every_byte_read(
+    con: duckdb.DuckDBPyConnection, plain: Sequence[PlainFile], long_lines: Sequence[LongLine]
+) -> None:
+    """The invariant of every run, per file: the lines read plus the skipped long lines account
+    for every byte of the file (text, one line feed per line but an unterminated last one, the
+    carriage returns of CRLF endings, a byte-order mark), and each read line got exactly one
+    verdict: lines in = accepted + rejected + blank. LogFormatError when it does not hold."""
+    read = {int(n): (int(c), int(b or 0)) for n, c, b in con.execute(_BYTES_READ).fetchall()}
+    verdicts = {
+        int(n): (int(a), int(r), int(b)) for n, a, r, b in con.execute(_VERDICTS).fetchall()
+    }
+    for number, log in enumerate(plain):
+        lines, text_bytes = read.get(number, (0, 0))
+        accepted, rejected, blank = verdicts.get(number, (0, 0, 0))
+        longs = [long for long in long_lines if long.file_index == number]
+        total_lines = lines + len(longs)
+        newlines = total_lines - (0 if log.ends_with_newline or log.size == 0 else 1)
+        accounted = (
+            text_bytes
+            + sum(long.bytes for long in longs)
+            + newlines
+            + log.carriage_returns
+            + (len(BOM) if log.bom else 0)
+        )
+        if accounted != log.size or accepted + rejected + blank != lines:
+            raise LogFormatError(
+                f"{log.log.shown}: the line reader did not account for the whole file "
+                f"({log.size} bytes; read {total_lines} lines holding {accounted} bytes; "
+                f"{accepted} accepted + {rejected} rejected + {blank} blank of {lines} read); "
+                "nothing was analysed (please report this)"
+            )
+
+
+def _check_the_rest(con: duckdb.DuckDBPyConnection, max_line_bytes: int) -> None:
     """Give the lines the fast check left unchecked their field-by-field verdict; view log_lines."""
     # row_number() OVER () would make the scan single-threaded; an order-preserving CREATE TABLE
     # AS keeps the lines in file order, so a row's rowid is its position (DuckDB's documented
     # order preservation, with preserve_insertion_order on).
-    numbered = "SELECT rowid + 1 AS rn, * FROM log_scan"
+    numbered = "SELECT rowid + 1 AS rn, * EXCLUDE (bytes) FROM log_scan"
     unchecked = f"reason = {_quote(UNCHECKED)}"
     row = con.execute(f"SELECT count(*) FROM log_scan WHERE {unchecked}").fetchone()
     if not row or not row[0]:
         con.execute(f"CREATE OR REPLACE TEMP VIEW log_lines AS {numbered}")
         return
     lines = f"SELECT file_index, rn, raw AS line FROM ({numbered}) WHERE {unchecked}"
-    con.execute(field_by_field_sql("log_rechecked", lines))
+    con.execute(field_by_field_sql("log_rechecked", lines, max_line_bytes))
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW log_lines AS {numbered} "
         f"WHERE reason IS DISTINCT FROM {_quote(UNCHECKED)} "

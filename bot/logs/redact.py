@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 # Order matters: whole blocks and specific token shapes go first, so that the generic
@@ -28,7 +29,9 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "slack-webhook",
-        re.compile(r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[^\s'\"<>]+"),
+        re.compile(
+            r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[^\s'\"<>]+"
+        ),
     ),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")),
     ("bearer-token", re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)),
@@ -101,5 +104,5 @@ def redact(text: str) -> str:
 def names_a_secret(path: str) -> bool:
     """Whether a setting path (`db.password`, `apiKey`, `auth.token`) names a secret value."""
     words = [w.lower() for w in _WORD.findall(path)]
-    joined = {a + b for a, b in zip(words, words[1:], strict=False)}
+    joined = {a + b for a, b in itertools.pairwise(words)}
     return any(w in _SECRET_WORDS for w in words) or bool(joined & _SECRET_WORDS)

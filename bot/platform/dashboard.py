@@ -19,12 +19,14 @@ from bot.platform.feedback import (
     Decision,
     TypeAcceptance,
     overall_acceptance,
+    rejection_bar,
 )
 from bot.platform.markdown import code, inert
 from bot.platform.requests import checkbox
+from bot.platform.results import ProposalResult, ProposeOutcome
 
 if TYPE_CHECKING:
-    from bot.platform.proposer import Feedback, ProposalResult, ProposeOutcome
+    from bot.platform.proposer import Feedback
 
 DASHBOARD_TITLE = "patternbot dashboard"
 DASHBOARD_LABEL = "patternbot-dashboard"
@@ -192,8 +194,6 @@ def render_dashboard(
     growth: float = 1.5,
 ) -> str:
     """The dashboard's Markdown: deterministic, so an unchanged run leaves the issue unchanged."""
-    from bot.platform.proposer import rejection_bar
-
     window = ""
     if report is not None and report.window.start and report.window.end:
         start, end = report.window.start.date(), report.window.end.date()

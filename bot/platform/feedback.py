@@ -12,6 +12,7 @@ lowers it one step; the result is a pure function of the decisions, recomputed e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -187,3 +188,12 @@ def adapted_thresholds(
         )
         thresholds[kind.value] = round(min(max(moved, low), high), 4)
     return thresholds
+
+
+def rejection_bar(decision: Decision, growth: float) -> str:
+    """What brings a rejected suggestion back (the engine's rule, learning.resubmitGrowth)."""
+    needed = math.ceil(decision.cases * growth)
+    return (
+        f"its evidence grows to at least {needed} cases (it had {decision.hits} of "
+        f"{decision.cases}) at confidence {decision.confidence:.2f} or more"
+    )

@@ -12,7 +12,6 @@ Re-running with the same input changes nothing anywhere.
 
 from __future__ import annotations
 
-import math
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,13 +25,13 @@ from bot.knowledge.schema import Pattern, Policy
 from bot.learning.suggestion import Suggestion, SuggestionType
 from bot.logs.usage import UsageReport
 from bot.platform.base import (
-    OPEN_STATUSES,
     DashboardIssue,
     Platform,
     PlatformUnavailableError,
     Proposal,
     ProposalStatus,
 )
+from bot.platform.baseline import proposed_values, readds_removed, removed_by_reviewer
 from bot.platform.branches import branch_name
 from bot.platform.feedback import (
     Decision,
@@ -41,6 +40,7 @@ from bot.platform.feedback import (
     acceptance_by_type,
     adapted_thresholds,
     decisions_of,
+    rejection_bar,
 )
 from bot.platform.gitrepo import FINGERPRINT_TRAILER, CommitInfo, GitRepo
 from bot.platform.markdown import code, inert
@@ -53,6 +53,7 @@ from bot.platform.pr_body import (
     with_metadata,
 )
 from bot.platform.requests import DashboardRequests, requests_in
+from bot.platform.results import ProposalResult, ProposeOutcome
 from bot.platform.yaml_edit import FileChange, item_path, render_change
 
 # The one-time comments, recorded in the pull request's metadata once posted.
@@ -74,12 +75,25 @@ class Feedback:
 
 
 def _open_by_fingerprint(proposals: Iterable[Proposal]) -> dict[str, Proposal]:
+    """The oldest open bot pull request of each fingerprint."""
     found: dict[str, Proposal] = {}
     for proposal in proposals:
         metadata = proposal.metadata
         if proposal.state == "open" and metadata is not None:
             found.setdefault(metadata.fingerprint, proposal)
     return found
+
+
+def _duplicates(proposals: Iterable[Proposal], kept: Mapping[str, Proposal]) -> list[Proposal]:
+    """Open bot pull requests for a fingerprint that already has an older one (made before
+    identities were fingerprints): closed as obsolete, pointing at the one kept."""
+    return [
+        proposal
+        for proposal in proposals
+        if proposal.state == "open"
+        and (metadata := proposal.metadata) is not None
+        and kept[metadata.fingerprint] is not proposal
+    ]
 
 
 def read_feedback(config: Config, platform: Platform) -> Feedback:
@@ -109,96 +123,6 @@ def read_feedback(config: Config, platform: Platform) -> Feedback:
     )
 
 
-@dataclass
-class ProposalResult:
-    """What happened to one suggestion, or to one open pull request, in this run."""
-
-    branch: str
-    title: str
-    status: ProposalStatus
-    type: str
-    target: str
-    confidence: float
-    fingerprint: str
-    suggestion: Suggestion | None = None
-    body: str = ""
-    reason: str | None = None
-    url: str | None = None
-    number: int | None = None
-    diff: str = ""
-
-    @classmethod
-    def of(cls, suggestion: Suggestion, branch: str, status: ProposalStatus) -> ProposalResult:
-        return cls(
-            branch=branch,
-            title=title_of(suggestion),
-            status=status,
-            type=suggestion.type.value,
-            target=suggestion.item_id,
-            confidence=suggestion.confidence,
-            fingerprint=suggestion.evidence.fingerprint,
-            suggestion=suggestion,
-        )
-
-    @classmethod
-    def of_proposal(
-        cls, proposal: Proposal, metadata: ProposalMetadata, status: ProposalStatus
-    ) -> ProposalResult:
-        return cls(
-            branch=proposal.branch,
-            title=proposal.title,
-            status=status,
-            type=metadata.type,
-            target=metadata.target,
-            confidence=metadata.confidence,
-            fingerprint=metadata.fingerprint,
-            body=proposal.body,
-            url=proposal.url,
-            number=proposal.number,
-        )
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "branch": self.branch,
-            "title": self.title,
-            "status": self.status.value,
-            "reason": self.reason,
-            "type": self.type,
-            "target": self.target,
-            "confidence": self.confidence,
-            "fingerprint": self.fingerprint,
-            "number": self.number,
-            "url": self.url,
-            "diff": self.diff,
-            "body": self.body,
-        }
-
-
-@dataclass
-class ProposeOutcome:
-    """The run's proposals plus what it read, said and what stopped it, if anything."""
-
-    platform: str
-    base: str
-    dry_run: bool
-    results: list[ProposalResult] = field(default_factory=list)
-    dashboard: str | None = None
-    dashboard_url: str | None = None
-    stopped: str | None = None
-    acknowledged: list[str] = field(default_factory=list)  # rejections answered this run
-    warnings: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for result in self.results:
-            counts[result.status.value] = counts.get(result.status.value, 0) + 1
-        return counts
-
-    def open_results(self) -> list[ProposalResult]:
-        """The pull requests open after this run (would be, in a dry run)."""
-        return [result for result in self.results if result.status in OPEN_STATUSES]
-
-
 def commit_message(suggestion: Suggestion) -> str:
     """The commit's subject, reason, evidence line and fingerprint trailer."""
     return (
@@ -219,18 +143,6 @@ def validate_change(change: FileChange, kind: str) -> list[str]:
         return [str(problem) for problem in load_item(path, model, root).problems]
 
 
-def proposed_values(suggestion: Suggestion) -> dict[str, list[str]]:
-    """The list values a suggestion adds, per key: what a reviewer may remove before merging."""
-    if suggestion.changes:
-        adds = suggestion.changes.get("add") or {}
-        return {str(key): sorted(str(v) for v in values) for key, values in adds.items()}
-    if suggestion.type in _CREATES:
-        resources = suggestion.draft.get("suggestedResources")
-        if isinstance(resources, list):
-            return {"suggestedResources": sorted(str(value) for value in resources)}
-    return {}
-
-
 def comparison(value: float, bound: float) -> tuple[str, str]:
     """Both numbers with enough decimals that "below" never reads as "0.85 below 0.85"."""
     for digits in (2, 3, 4, 6):
@@ -238,15 +150,6 @@ def comparison(value: float, bound: float) -> tuple[str, str]:
         if shown != limit:
             return shown, limit
     return f"{value}", f"{bound}"
-
-
-def rejection_bar(decision: Decision, growth: float) -> str:
-    """What brings a rejected suggestion back (the engine's rule, learning.resubmitGrowth)."""
-    needed = math.ceil(decision.cases * growth)
-    return (
-        f"its evidence grows to at least {needed} cases (it had {decision.hits} of "
-        f"{decision.cases}) at confidence {decision.confidence:.2f} or more"
-    )
 
 
 @dataclass
@@ -271,8 +174,10 @@ class Proposer:
         *,
         dry_run: bool,
         held_back: Mapping[str, str] | None = None,
+        item_files: Mapping[str, Path] | None = None,
     ) -> None:
         self.config = config
+        self.item_files = dict(item_files or {})
         self.platform = platform
         self.repo = repo
         self.feedback = feedback
@@ -315,62 +220,27 @@ class Proposer:
         return f"confidence {shown} is below the {suggestion.type.value} threshold {limit}"
 
     def _modified_merge_problem(self, suggestion: Suggestion, extra: dict[str, Any]) -> str | None:
-        """Held back when it re-adds what a reviewer removed before merging, without new evidence.
+        problem, link = readds_removed(
+            suggestion,
+            self.feedback.decisions,
+            lambda decision: removed_by_reviewer(self.repo, self.base_sha, self.config, decision),
+            self.config.learning.resubmit_growth,
+        )
+        if link is not None:
+            extra["previously_modified"] = link
+        return problem
 
-        Logs accumulate, so the cases gathered since the merge are the cases now minus the cases
-        the merged pull request recorded; they must reach learning.resubmitGrowth times those,
-        the same bar a rejection has.
-        """
-        adds = proposed_values(suggestion) if suggestion.changes else {}
-        if not adds:
+    def _loaded_from(self, suggestion: Suggestion) -> str | None:
+        """The file an existing item was loaded from, relative to the repository (issue 13)."""
+        if suggestion.type in _CREATES:
             return None
-        for decision in reversed(self.feedback.decisions):
-            if decision.outcome != "modified" or decision.target != suggestion.item_id:
-                continue
-            removed = self._removed_by_reviewer(decision)
-            again = sorted(
-                value
-                for key, values in adds.items()
-                for value in values
-                if value in removed.get(key, [])
-            )
-            if not again:
-                continue
-            needed = math.ceil(decision.cases * self.config.learning.resubmit_growth)
-            if suggestion.evidence.cases >= needed:
-                extra["previously_modified"] = decision.url
-                return None
-            return (
-                f"a reviewer removed {', '.join(again)} when merging {decision.url}; "
-                f"{suggestion.evidence.cases} cases so far, {needed} needed "
-                f"({decision.cases} at the merge times learning.resubmitGrowth)"
-            )
-        return None
-
-    def _removed_by_reviewer(self, decision: Decision) -> dict[str, list[str]]:
-        """The values the merged pull request proposed that the base branch does not hold."""
-        from bot.yamlfile import round_trip_yaml
-
-        kind = "policy" if decision.type == SuggestionType.CREATE_POLICY.value else "pattern"
-        paths = self.config.paths
-        folder = paths.policies if kind == "policy" else paths.patterns
-        text = self.repo.read_file(self.base_sha, f"{folder.rstrip('/')}/{decision.target}.yaml")
-        if text is None:
-            return {}
+        found = self.item_files.get(f"{suggestion.item_kind}:{suggestion.item_id}")
+        if found is None:
+            return None
         try:
-            data = round_trip_yaml().load(text)
-        except Exception:  # a file the reviewer broke is validate's to report, not ours
-            return {}
-        removed: dict[str, list[str]] = {}
-        for key, values in decision.proposed.items():
-            present = data.get(key) if isinstance(data, dict) else None
-            held = {str(value) for value in present} if isinstance(present, list) else set()
-            missing = [value for value in values if value not in held]
-            if missing:
-                removed[key] = missing
-        return removed
-
-    # -- one suggestion ----------------------------------------------------------------------
+            return found.resolve().relative_to(self.config.root.resolve()).as_posix()
+        except ValueError:
+            return None
 
     def check(self, suggestion: Suggestion) -> ProposalResult | _Ready:
         """A final result (held back, invalid, skipped, obsolete) or a change ready to propose."""
@@ -386,10 +256,16 @@ class Proposer:
             result.status, result.reason = ProposalStatus.HELD_BACK, problem
             return result
         paths = self.config.paths
-        path = item_path(suggestion, paths.patterns, paths.policies)
+        path = self._loaded_from(suggestion) or item_path(
+            suggestion, paths.patterns, paths.policies
+        )
         try:
             change = render_change(
-                suggestion, self.repo.read_file(self.base_sha, path), paths.patterns, paths.policies
+                suggestion,
+                self.repo.read_file(self.base_sha, path),
+                paths.patterns,
+                paths.policies,
+                path=path,
             )
         except KnowledgeBaseError as exc:
             result.status, result.reason = ProposalStatus.INVALID, str(exc)
@@ -634,7 +510,8 @@ class Proposer:
         if metadata.type not in {kind.value for kind in _CREATES}:
             paths = self.config.paths
             path = f"{paths.patterns.rstrip('/')}/{metadata.target}.yaml"
-            if self.repo.read_file(self.base_sha, path) is None:
+            known = self.item_files.get(f"pattern:{metadata.target}")
+            if known is None and self.repo.read_file(self.base_sha, path) is None:
                 return f"{path} no longer exists on {self.base}"
         held = self.held_back.get(metadata.fingerprint)
         if held:
@@ -735,13 +612,23 @@ def propose(
     dry_run: bool = False,
     held_back: Mapping[str, str] | None = None,
     engine_held: Sequence[Mapping[str, Any]] = (),
+    item_files: Mapping[str, Path] | None = None,
 ) -> ProposeOutcome:
     """Propose each suggestion and reconcile every open bot pull request; stops cleanly on outage.
 
     `held_back` maps fingerprints the engine held back to why, so an open pull request closed
-    as obsolete says why; `engine_held` is the engine's held-back list, shown on the dashboard.
+    as obsolete says why; `engine_held` is the engine's held-back list, shown on the dashboard;
+    `item_files` (KnowledgeBase.files) says which file each existing item was loaded from.
     """
-    proposer = Proposer(config, platform, repo, feedback, dry_run=dry_run, held_back=held_back)
+    proposer = Proposer(
+        config,
+        platform,
+        repo,
+        feedback,
+        dry_run=dry_run,
+        held_back=held_back,
+        item_files=item_files,
+    )
     outcome = ProposeOutcome(platform=platform.name, base=proposer.base, dry_run=dry_run)
     try:
         _propose(proposer, suggestions, outcome)
@@ -779,6 +666,11 @@ def _propose(
         metadata = proposal.metadata
         assert metadata is not None
         mine = next((r for r in results if r.fingerprint == fingerprint), None)
+        if mine is not None and mine.status in (ProposalStatus.INVALID, ProposalStatus.FAILED):
+            # A draft that does not validate, or a fault checking it, says nothing about the
+            # evidence: the pull request stays open and untouched, listed with the problem.
+            mine.url, mine.number, mine.branch = proposal.url, proposal.number, proposal.branch
+            continue
         reason = (
             mine.reason
             if mine is not None and mine.reason
@@ -799,6 +691,21 @@ def _propose(
             placeholder,
             lambda p=proposal, r=reason, old=placeholder: _replace_result(
                 results, old, proposer.close_obsolete(p, r, old.suggestion)
+            ),
+        )
+    for proposal in _duplicates(proposer.feedback.proposals, proposer.open_by_fp):
+        metadata = proposal.metadata
+        assert metadata is not None
+        kept = proposer.open_by_fp[metadata.fingerprint]
+        placeholder = ProposalResult.of_proposal(proposal, metadata, ProposalStatus.PENDING)
+        placeholder.reason = f"the same change is proposed in {kept.url}"
+        results.append(placeholder)
+        proposer.open_count += 1  # it counted toward the limits until now
+        _guarded(
+            outcome,
+            placeholder,
+            lambda p=proposal, old=placeholder: _replace_result(
+                results, old, proposer.close_obsolete(p, str(old.reason))
             ),
         )
     outcome.acknowledged = proposer.acknowledge_rejections()

@@ -150,9 +150,14 @@ def render_change(
     old_text: str | None,
     patterns_dir: str = "patterns",
     policies_dir: str = "policies",
+    path: str | None = None,
 ) -> FileChange:
-    """The file the suggestion writes: created for create_*, minimally edited for updates."""
-    path = item_path(suggestion, patterns_dir, policies_dir)
+    """The file the suggestion writes: created for create_*, minimally edited for updates.
+
+    `path` is the file an existing item was loaded from (a `.yml` or a subfolder file is edited
+    where it is); without it, `<folder>/<id>.yaml`.
+    """
+    path = path or item_path(suggestion, patterns_dir, policies_dir)
     creates = suggestion.type in (SuggestionType.CREATE_PATTERN, SuggestionType.CREATE_POLICY)
     if creates:
         if old_text is not None:

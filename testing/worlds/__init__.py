@@ -3,6 +3,14 @@
 from testing.worlds.corpus import CorpusMissing
 from testing.worlds.generate import generate, write_repo
 from testing.worlds.model import World
-from testing.worlds.plans import WORLD_NAMES, load_world
+from testing.worlds.plans import DEVELOPMENT_WORLDS, WORLD_NAMES, load_world
 
-__all__ = ["WORLD_NAMES", "CorpusMissing", "World", "generate", "load_world", "write_repo"]
+__all__ = [
+    "DEVELOPMENT_WORLDS",
+    "WORLD_NAMES",
+    "CorpusMissing",
+    "World",
+    "generate",
+    "load_world",
+    "write_repo",
+]

@@ -67,11 +67,17 @@ def charts(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def kyverno_policies(folder: Path) -> dict[str, dict[str, Any]]:
-    """kyverno_policies.jsonl by name, classic flavour first (best-practices, pod-security)."""
+    """kyverno_policies.jsonl by name, the classic flavour first (not -cel, -vpol, -mpol)."""
     found: dict[str, dict[str, Any]] = {}
     records = read_jsonl(folder / "kyverno_policies.jsonl")
-    preferred = ("best-practices", "pod-security")
-    records.sort(key=lambda r: (r.get("folder") not in preferred, str(r.get("path"))))
+    preferred = ("best-practices", "pod-security", "other")
+    records.sort(
+        key=lambda r: (
+            r.get("folder") not in preferred,
+            "-" in str(r.get("folder")),
+            str(r.get("path")),
+        )
+    )
     for record in records:
         found.setdefault(str(record.get("name")), record)
     return found

@@ -433,8 +433,231 @@ def kyverno_plan(folder: Path) -> WorldPlan:
     )
 
 
-PLANS: dict[str, Callable[[Path], WorldPlan]] = {"charts": charts_plan, "kyverno": kyverno_plan}
+def holdout_plan(folder: Path) -> WorldPlan:
+    """A world kept from the engine's owners during development: measured only for the docs.
+
+    Policies are other Kyverno texts than the kyverno world's, and the covered and uncovered
+    settings are swapped: dropping ALL capabilities and seccomp are governed here,
+    run-as-non-root and a read-only root filesystem are not (with look-alike policies about
+    root groups and read-only hostPath volumes in the knowledge base).
+    """
+    records = corpus.kyverno_policies(folder)
+    names = (
+        "drop-all-capabilities",
+        "restrict-seccomp-strict",
+        "imagepullpolicy-always",
+        "topologyspreadconstraints-policy",
+        "require-pod-priorityclassname",
+        "require-non-root-groups",
+        "ensure-readonly-hostpath",
+        "deployment-has-multiple-replicas",
+        "disallow-latest-tag",
+        "restrict-image-registries",
+        "check-hpa-exists",
+        "restrict-nodeport",
+    )
+    missing = [name for name in names if name not in records]
+    if missing:
+        raise corpus.CorpusMissing(f"Kyverno policies missing from the corpus: {missing}")
+    return WorldPlan(
+        name="holdout",
+        description="observability charts with other Kyverno texts; never shown while tuning",
+        patterns=(
+            "oauth2-proxy",
+            "jaeger",
+            "thanos",
+            "prometheus-pushgateway",
+            "kube-state-metrics",
+            "prometheus-redis-exporter",
+            "zipkin",
+            "sealed-secrets",
+            "grafana-tempo",
+            "cadvisor",
+            "node-exporter",
+            "grafana-loki",
+            "fluent-bit",
+            "external-dns",
+            "metallb",
+            "victoriametrics",
+            "grafana-mimir",
+            "prometheus-blackbox-exporter",
+            "prometheus-postgres-exporter",
+        ),
+        partner=("oauth2-proxy", "jaeger", "Ingress"),
+        partner_share=0.86,
+        addition=("thanos", "PodDisruptionBudget", 0.89),
+        cluster_addition=("prometheus-pushgateway", "NetworkPolicy", "staging", 0.91),
+        recent_kind=("kube-state-metrics", "ServiceMonitor", 69.0),
+        noise=(
+            ("prometheus-redis-exporter", "Secret", 0.19),
+            ("zipkin", "HorizontalPodAutoscaler", 0.24),
+        ),
+        tiny=("sealed-secrets", "CronJob", 4),
+        failing=(
+            "grafana-tempo",
+            0.33,
+            "failed to flush block: context deadline exceeded writing to s3://tempo-traces-{id}",
+            "failed to flush block",
+            0.77,
+        ),
+        rarely=(
+            "cadvisor",
+            "node-exporter",
+            (
+                "container CPU and memory metrics from every node",
+                "collect per-container resource usage on all nodes in {env}",
+                "monitor running containers on each node for the {team} team",
+                "a daemon that exports container stats",
+            ),
+        ),
+        duplicate=(
+            "grafana-loki",
+            "fluent-bit",
+            "loki-logging-stack",
+            "Grafana Loki log aggregation with Fluent Bit gathering and sending the logs",
+        ),
+        covered_worded=(
+            "external-dns",
+            (
+                "keep our DNS records in sync with the services we expose",
+                "publish ingress hostnames to Route53 automatically",
+                "create DNS entries when a new service goes live",
+                "manage public DNS names for the {team} team's endpoints",
+            ),
+        ),
+        filled_gap=(
+            "metallb",
+            (
+                "a load balancer for our bare metal cluster",
+                "give services external IPs on premises with BGP",
+                "LoadBalancer services without a cloud provider",
+                "announce service IPs over ARP in the data center",
+            ),
+        ),
+        gaps=(
+            GapPlan(
+                name="data-pipelines",
+                charts=("airflow", "spark", "flink"),
+                phrases=(
+                    "schedule our nightly ETL pipelines as DAGs",
+                    "run large batch data processing jobs",
+                    "stream processing over the clickstream events",
+                    "orchestrate data workflows for the {team} team",
+                ),
+                kinds=(
+                    ("Deployment", 0.93),
+                    ("StatefulSet", 0.9),
+                    ("Service", 0.95),
+                    ("ConfigMap", 0.88),
+                    ("Secret", 0.86),
+                ),
+                noise=(("Job", 0.2),),
+            ),
+            GapPlan(
+                name="graph-db",
+                charts=("janusgraph", "neo4j"),
+                phrases=(
+                    "a graph database for our recommendation engine",
+                    "store relationships between customers and products as a graph",
+                    "query connected data with Cypher",
+                    "a knowledge graph for the {team} team",
+                ),
+                kinds=(
+                    ("StatefulSet", 0.94),
+                    ("Service", 0.93),
+                    ("PersistentVolumeClaim", 0.91),
+                    ("Secret", 0.87),
+                ),
+                noise=(("ServiceMonitor", 0.22),),
+            ),
+        ),
+        policies=tuple(kyverno_policy(records[name]) for name in names),
+        settings=(
+            SettingPlan(
+                "drop-all-capabilities",
+                f"{CONTAINER}.securityContext.capabilities.drop[0]",
+                ("ALL",),
+                0.9,
+                "drop-all-capabilities",
+            ),
+            SettingPlan(
+                "seccomp",
+                f"{POD}.securityContext.seccompProfile.type",
+                ("RuntimeDefault",),
+                0.88,
+                "restrict-seccomp-strict",
+            ),
+            SettingPlan(
+                "pull-always",
+                f"{CONTAINER}.imagePullPolicy",
+                ("Always",),
+                0.9,
+                "imagepullpolicy-always",
+            ),
+            SettingPlan(
+                "zone-spread",
+                f"{POD}.topologySpreadConstraints[0].topologyKey",
+                ("topology.kubernetes.io/zone",),
+                0.87,
+                "topologyspreadconstraints-policy",
+            ),
+            SettingPlan(
+                "priority-class",
+                f"{POD}.priorityClassName",
+                ("standard", "critical", "batch"),
+                0.9,
+                "require-pod-priorityclassname",
+            ),
+            SettingPlan(
+                "replicas", "spec.replicas", (2, 3, 4), 0.92, "deployment-has-multiple-replicas"
+            ),
+            SettingPlan("run-as-non-root", f"{POD}.securityContext.runAsNonRoot", (True,), 0.88),
+            SettingPlan(
+                "read-only-root",
+                f"{CONTAINER}.securityContext.readOnlyRootFilesystem",
+                (True,),
+                0.9,
+            ),
+            SettingPlan(
+                "memory-requests",
+                f"{CONTAINER}.resources.requests.memory",
+                ("64Mi", "128Mi", "256Mi", "512Mi"),
+                0.9,
+            ),
+            SettingPlan("dns-policy", f"{POD}.dnsPolicy", ("ClusterFirst",), 0.21, noise=True),
+            SettingPlan(
+                "scrape-annotation",
+                "spec.template.metadata.annotations.prometheus.io/scrape",
+                ("true",),
+                0.97,
+                until_day=75.0,
+            ),
+        ),
+        burst=Burst(
+            30.0, 1.0, 0.6, "dial tcp {ip}:443: i/o timeout (cloud provider API unavailable)"
+        ),
+        background=(
+            "victoriametrics",
+            "grafana-mimir",
+            "prometheus-blackbox-exporter",
+            "prometheus-postgres-exporter",
+        ),
+        clusters=(("dev", 0.2), ("staging", 0.25), ("prod-us", 0.25), ("prod-eu", 0.3)),
+        sources={
+            "kyverno_policies.jsonl": "policies (title, description, subject kinds)",
+            "charts.jsonl": "patterns and gap intents (bitnami, prometheus-community, grafana)",
+        },
+    )
+
+
+PLANS: dict[str, Callable[[Path], WorldPlan]] = {
+    "charts": charts_plan,
+    "kyverno": kyverno_plan,
+    "holdout": holdout_plan,
+}
 WORLD_NAMES = tuple(PLANS)
+# Worlds whose results go to the engine's owners while they work; the holdout's do not.
+DEVELOPMENT_WORLDS = ("charts", "kyverno")
 
 
 def load_world(name: str, folder: Path | None = None) -> World:

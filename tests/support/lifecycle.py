@@ -25,7 +25,8 @@ from bot.platform.base import Platform
 from bot.platform.github import GitHubPlatform, github_client
 from bot.platform.gitrepo import GitRepo
 from bot.platform.local import CLOSED_DASHBOARD_FILE, DASHBOARD_FILE, LocalPlatform
-from bot.platform.proposer import ProposeOutcome, propose, read_feedback
+from bot.platform.proposer import propose, read_feedback
+from bot.platform.results import ProposeOutcome
 from tests.support.kb import git, pattern_data, policy_data
 from tests.support.platform import (
     REPOSITORY,

@@ -1,0 +1,152 @@
+"""What a fresh interpreter loads: the cold-start gains must not come back silently.
+
+Each check runs in a new Python process (the test session has everything loaded already) and
+compares the exact set of heavy libraries loaded with the one expected. Nothing here is timed:
+the times are measured by hand with bench/bench_cli.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.index.embeddings import MiniLMOnnxEmbedder
+from bot.index.store import open_index
+from bot.index.sync import sync_index
+from bot.knowledge.repository import load_knowledge_base
+from tests.support.kb import pattern_data, policy_data
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Libraries (and our own heavy modules) whose loading costs a cold command real time.
+WATCHED = (
+    "anthropic",
+    "duckdb",
+    "qdrant_client",
+    "httpx",
+    "rich",
+    "onnxruntime",
+    "tokenizers",
+    "qdrant_edge",
+    "numpy",
+    "github",
+    "git",
+    "mcp",
+    "bot.knowledge.schema",
+    "bot.logs.emitter",
+)
+
+
+def loaded_after(code: str, cwd: Path = REPO_ROOT, **env: str) -> list[str]:
+    """The WATCHED modules a fresh interpreter has loaded after running `code`."""
+    probe = (
+        f"{code}\nimport sys, json\n"
+        f"print(json.dumps(sorted(m for m in {WATCHED!r} if m in sys.modules)))"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "QDRANT_URL")}
+    environ["PYTHONPATH"] = str(REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=cwd,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_parsing_any_command_loads_no_heavy_library() -> None:
+    code = (
+        "import bot.main\n"
+        "for argv in (['recommend', 'x'], ['validate'], ['suggest', '--logs', 'l'], ['sync']):\n"
+        "    bot.main.build_parser().parse_args(argv)"
+    )
+    assert loaded_after(code) == []
+
+
+def test_the_recommend_command_module_loads_only_numpy() -> None:
+    assert loaded_after("import bot.main, bot.commands.recommend") == ["numpy"]
+
+
+def test_opening_the_index_module_loads_no_engine() -> None:
+    assert loaded_after("import bot.index.store, bot.index.retrieval") == ["numpy"]
+
+
+def test_the_learning_engine_does_not_load_the_anthropic_sdk_without_a_key() -> None:
+    code = (
+        "from pathlib import Path\n"
+        "from bot.config import load_config\n"
+        "from bot.learning.claude import drafter_from_environment\n"
+        "import bot.learning.engine\n"
+        "assert drafter_from_environment(load_config(Path('.'))) is None"
+    )
+    assert "anthropic" not in loaded_after(code)
+
+
+@pytest.fixture
+def synced_repo(kb_repo_factory: Callable[..., Path], minilm: MiniLMOnnxEmbedder) -> Path:
+    root = kb_repo_factory(
+        patterns=[pattern_data("stateful-database", triggers=["database", "PostgreSQL"])],
+        policies=[policy_data("require-resource-limits")],
+    )
+    with open_index(load_config(root)) as index:
+        sync_index(index, minilm, load_knowledge_base(root))
+    return root
+
+
+def test_a_cold_recommend_loads_the_model_and_edge_only(synced_repo: Path) -> None:
+    code = (
+        "import contextlib, io\n"
+        "from bot.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert main(['recommend', 'a postgres database', '--json']) == 0\n"
+        "assert 'stateful-database' in out.getvalue()"
+    )
+    assert loaded_after(code, cwd=synced_repo) == [
+        "numpy",
+        "onnxruntime",
+        "qdrant_edge",
+        "tokenizers",
+    ]
+
+
+def test_the_table_and_the_log_load_rich_and_the_emitter_only_when_used(
+    synced_repo: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "workflows.jsonl"
+    code = (
+        "import contextlib, io\n"
+        "from bot.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['recommend', 'a postgres database', '--log', {str(log)!r}]) == 0"
+    )
+    assert loaded_after(code, cwd=synced_repo) == [
+        "bot.logs.emitter",
+        "numpy",
+        "onnxruntime",
+        "qdrant_edge",
+        "rich",
+        "tokenizers",
+    ]
+
+
+def test_only_a_server_url_loads_qdrant_client(synced_repo: Path) -> None:
+    code = (
+        "from pathlib import Path\n"
+        "from bot.config import load_config\n"
+        "from bot.index.store import open_index\n"
+        "with open_index(load_config(Path('.'))) as index:\n"
+        "    pass"
+    )
+    assert "qdrant_client" not in loaded_after(code, cwd=synced_repo)
+    # Nothing listens there: opening needs no connection, and only qdrant-client is loaded.
+    served = loaded_after(code, cwd=synced_repo, QDRANT_URL="http://127.0.0.1:9").__contains__
+    assert served("qdrant_client") and served("httpx") and not served("qdrant_edge")
