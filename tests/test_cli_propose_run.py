@@ -207,6 +207,7 @@ def test_run_dry_run_leaves_the_index_and_the_repository_alone(
 def test_the_step_summary_says_what_a_reviewer_can_act_on() -> None:
     from bot.commands.run import step_summary
     from bot.learning.engine import HeldBack
+    from bot.learning.suggestion import SignalName
     from bot.platform.base import ProposalStatus
     from bot.platform.results import ProposalResult, ProposeOutcome
 
@@ -245,7 +246,14 @@ def test_the_step_summary_says_what_a_reviewer_can_act_on() -> None:
         ],
     }  # fmt: skip
     held = [
-        HeldBack(signal="gap", item="a`b", confidence=0.5, hits=3, cases=9, reason="support 3 < 5")
+        HeldBack(
+            signal=SignalName.GAP,
+            item="a`b",
+            confidence=0.5,
+            hits=3,
+            cases=9,
+            reason="support 3 < 5",
+        )
     ]
     assert step_summary(outcome, 40, "3 unchanged", figures, held, 0.7) == (
         "## patternbot run\n\n"

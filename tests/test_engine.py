@@ -7,7 +7,10 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bot.config import Config
+from bot.errors import DraftingError
 from bot.index.embeddings import MiniLMOnnxEmbedder
 from bot.index.store import Index
 from bot.index.sync import sync_index
@@ -363,3 +366,34 @@ def test_a_near_miss_below_half_is_listed_and_noise_is_not(tmp_path: Path) -> No
     assert [(h.item, h.reason) for h in run.held_back] == [
         ("web-app/Secret", "confidence 0.24 (5 of 11) is below the threshold 0.70"),
     ]
+
+
+class _FailingDrafter:
+    """A drafter whose model is unreachable (what bot.learning.claude raises then)."""
+
+    name = "claude-test"
+
+    def refine(self, suggestions: object, report: object, kb: object) -> object:
+        raise DraftingError("Claude drafting could not reach http://127.0.0.1:9")
+
+
+def test_the_engine_returns_warnings_and_prints_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kb = standard_kb(tmp_path)
+    run = suggest(
+        learning_config(),
+        kb,
+        _three_signals(),  # type: ignore[arg-type]
+        embedder=None,
+        index=None,
+        history=NO_HISTORY,
+        drafter=_FailingDrafter(),  # type: ignore[arg-type]
+    )
+
+    assert capsys.readouterr() == ("", "")
+    assert run.warnings == [
+        "no embedding model: gap detection and semantic policy coverage were skipped",
+        "Claude drafting could not reach http://127.0.0.1:9; using the deterministic drafts",
+    ]
+    assert run.drafted_by == "deterministic"

@@ -20,6 +20,7 @@ from bot.config import Config, load_config
 from bot.knowledge.repository import load_knowledge_base
 from bot.learning.suggestion import Suggestion
 from bot.platform.atomic import write_atomically
+from bot.platform.branches import branch_name
 from bot.platform.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
 from bot.platform.local import LocalPlatform
 from bot.platform.proposer import comparison, propose, read_feedback
@@ -391,3 +392,24 @@ def test_an_invalid_draft_leaves_its_open_pull_request_alone(platform_kb: Path) 
     assert [(r.status.value, r.url) for r in outcome.results] == [("invalid", f"local:{BRANCH}#1")]
     assert git(platform_kb, "rev-parse", BRANCH) == tip
     assert [record["state"] for record in records(platform_kb)] == ["open"]
+
+
+@pytest.mark.parametrize(
+    "target", ["web..app", "node.lock", "batch.", "a" * 230, "ghp_" + "x" * 36 + "/../x", "-x-"]
+)
+def test_branch_names_are_valid_refs_of_bounded_length(target: str) -> None:
+    # Issue 10 item 15: ids that validate but cannot be a branch broke every later propose.
+    suggestion = update_suggestion()
+    suggestion.target = target
+    suggestion.evidence.fingerprint = "0123456789abcdef"
+    name = branch_name("patternbot", suggestion)
+    assert len(name) <= len("patternbot/update-pattern/") + 40 + 1 + 16
+    assert name.endswith("0123456789abcdef")
+    done = subprocess.run(["git", "check-ref-format", f"refs/heads/{name}"], check=False)
+    assert done.returncode == 0, name
+
+
+def test_a_created_item_s_branch_never_carries_its_drafted_id() -> None:
+    suggestion = create_pattern_suggestion("docs-https-evil")
+    suggestion.evidence.fingerprint = "0123456789abcdef"
+    assert branch_name("patternbot", suggestion) == "patternbot/create-pattern/0123456789abcdef"

@@ -301,3 +301,31 @@ def test_drafted_ids_fit_a_file_and_branch_name(tmp_path: Path) -> None:
     [suggestion] = run.suggestions
     assert len(suggestion.draft["id"]) <= 63
     assert suggestion.draft["id"].startswith("require-a-very-long-setting-name")
+
+
+def test_a_setting_adopted_in_the_recent_window_is_proposed_with_its_timeline(
+    tmp_path: Path,
+) -> None:
+    kb = _kb_with(tmp_path, policy_data("other", description="Images must be signed"))
+    path = "spec.template.spec.automountServiceAccountToken"
+    recent = report(
+        deployed_solutions=100,
+        settings=[SettingUsage(path=path, value=False, deployed_workflows=90,
+                               kinds={"Deployment": 90})],
+    )  # fmt: skip
+    earlier = report(deployed_solutions=300, settings=[])  # never set before: `unseen` says 0
+    whole = report(
+        deployed_solutions=400,
+        settings=[SettingUsage(path=path, value=False, deployed_workflows=90,
+                               kinds={"Deployment": 90})],
+        periods={"recent": recent, "earlier": earlier},
+    )  # fmt: skip
+    run = suggest(
+        learning_config(), kb, whole, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+    [suggestion] = run.suggestions
+    assert suggestion.draft["id"] == "disallow-service-account-token-automount"
+    assert (suggestion.evidence.hits, suggestion.evidence.cases) == (90, 100)
+    timeline = suggestion.evidence.details["timeline"]
+    assert (timeline["recent"]["hits"], timeline["earlier"]["hits"]) == (90, 0)
+    assert (timeline["earlier"]["cases"], timeline["whole"]["cases"]) == (300, 400)

@@ -92,9 +92,9 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
         "id": "model-inference",
         "description": (
             "Model inference workloads: Deployment, Service and HorizontalPodAutoscaler, "
-            "for requests about model inference or gpu"
+            "for requests about model inference, gpu or gpu model inference"
         ),
-        "triggers": ["model inference", "gpu"],
+        "triggers": ["model inference", "gpu", "gpu model inference"],
         "rationale": (
             "16 requests matched no existing pattern well; their solutions used Deployment (100%), "
             "Service (100%) and HorizontalPodAutoscaler (94%)."
@@ -104,7 +104,8 @@ def test_recurring_weak_intents_with_consistent_resources_become_a_new_pattern(
         "suggestedResources": ["Deployment", "Service", "HorizontalPodAutoscaler"],
     }
     assert suggestion.reason == (
-        "16 requests about model inference or gpu matched no pattern well, and their solutions "
+        "16 requests about model inference, gpu or gpu model inference matched no pattern well, "
+        "and their solutions "
         "used Deployment (100%), Service (100%) and HorizontalPodAutoscaler (94%): each kind in "
         "at least 15 of 16"
     )

@@ -24,6 +24,10 @@ from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import Pattern, Policy
 
 
+def _items(kb: KnowledgeBase, kind: Kind) -> Mapping[str, Pattern | Policy]:
+    return kb.patterns if kind == "pattern" else kb.policies
+
+
 class StoredVectors:
     """An Embedder that takes the vectors sync stored for known texts and embeds the rest.
 
@@ -58,11 +62,9 @@ class StoredVectors:
                     for text in item.semantic_texts():
                         self._owners.setdefault(text, []).append((kind, item_id))
         self._texts = {
-            (kind, item_id): (kb.patterns if kind == "pattern" else kb.policies)[
-                item_id
-            ].semantic_texts()
+            owner: _items(kb, owner[0])[owner[1]].semantic_texts()
             for owners in self._owners.values()
-            for kind, item_id in owners
+            for owner in owners
         }
 
     def _fetch(self, texts: Sequence[str]) -> None:

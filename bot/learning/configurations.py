@@ -93,7 +93,7 @@ def _plain_unknown_path(path: str) -> bool:
 
 def coverage_index(ctx: SignalContext) -> CoverageIndex:
     """The knowledge base's policies read for coverage (built once per knowledge base)."""
-    key = id(ctx.kb.policies), tuple(ctx.kb.policies)
+    key = id(ctx.kb.policies), tuple((pid, id(p)) for pid, p in ctx.kb.policies.items())
     cached = _INDEX_CACHE.get("last")
     if cached is not None and cached[0] == key and cached[1] is ctx.kb.policies:
         return cached[2]
@@ -118,7 +118,7 @@ def _finding(
         "path": usage.path,
         "convention": "presence" if setting is None else "value",
         "setting": meaning.id if meaning else None,
-        "settingName": meaning.name if meaning else readable_setting(usage.path) or usage.path,
+        "settingName": meaning.name if meaning else _name_of_unknown(usage.path),
     }
     if setting is None:
         details["distinctValues"] = len(usage.values)
@@ -206,7 +206,8 @@ def _wording(finding: Finding) -> tuple[str, str, str, list[str]]:
     else:
         base = f"require-{slugify(name)}"  # a value that is not a plain word never names an item
     rule = f"{phrase or f'set the {name} to {shown}'} ({tail}: {shown})"
-    return base, rule, f"set {tail} to {shown}", [name, f"{name} {shown}", *terms[:2]]
+    valued = [f"{name} {shown}"] if _PLAIN_VALUE.match(shown) else []
+    return base, rule, f"set {tail} to {shown}", [name, *valued, *terms[:2]]
 
 
 def _name_of_unknown(path: str) -> str:
@@ -223,8 +224,6 @@ def build(
         details = finding.details
         path = details["path"]
         meaning: SettingMeaning | None = finding.data.get("meaning")
-        if meaning is None:
-            details["settingName"] = _name_of_unknown(path)
         base, rule, did, triggers = _wording(finding)
         where = on_cluster(finding.cluster)
         share = percent(finding.frequency)

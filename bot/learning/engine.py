@@ -10,6 +10,7 @@ from pydantic import Field
 
 from bot.config import Config
 from bot.errors import DraftingError
+from bot.index.vectors import reuse_index_vectors
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import CamelModel
 from bot.learning.confidence import floor_to, shown_below
@@ -178,7 +179,8 @@ def suggest(
     ctx = SignalContext(
         settings=settings,
         kb=kb,
-        embedder=embedder,
+        # The knowledge base's own texts come from the index's stored vectors when up to date.
+        embedder=reuse_index_vectors(embedder, index, kb),
         weak_match_threshold=config.metrics.weak_match_threshold,
         threshold=threshold,
     )

@@ -197,7 +197,8 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
         if len(group) < settings.gap_min_group_size:
             continue
         inside = set(indexes)
-        others = [texts[i] for i in range(len(texts)) if i not in inside]
+        # Counted like the group's own requests: once per request, not per distinct text.
+        others = [w.intent for i, t in enumerate(texts) if i not in inside for w in by_text[t]]
         finding = _finding(ctx, group, others)
         # Two groups with one resource set propose the same change: keep the better evidenced.
         if finding and (finding.key not in findings or finding.hits > findings[finding.key].hits):

@@ -38,7 +38,7 @@ CONNECTING_WORDS = frozenset(
     """
     between across within via per through behind without after before about among onto inside
     outside where when which what who whose while also than very more less looking look
-    wants wanted m s t re ve ll d
+    wants wanted m s t re ve ll d why whether
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _SKIPPED = STOPWORDS | CONNECTING_WORDS
@@ -113,7 +113,7 @@ def topic_phrases(
     *,
     limit: int = 6,
     min_share: float = 0.15,
-    relative: float = 0.5,
+    relative: float = 1 / 3,
     contrast: float = 2.0,
 ) -> list[str]:
     """Phrases that name what `texts` are about, most telling first, at most `limit`.
@@ -124,17 +124,18 @@ def topic_phrases(
     thinner. Its share among `others` (the other weak requests) must be under 1/`contrast` of its
     share here. Longer phrases weigh more (each extra word as half a text). A phrase sharing a
     stem with a chosen one is kept only when it holds it ("event streaming" after "event") or
-    when it is part of it and stands without it in as many texts as a phrase needs. No phrase is
-    ever a whole text.
+    when it is part of it and stands without it in as many texts as a phrase needs. A phrase must
+    be part of two longer texts: none stands only for whole requests.
     """
     if not texts:
         return []
     mine, theirs = _count(texts), _count(others)
-    whole = {tuple(stem(w) for w in clean_words(t) if w not in _SKIPPED) for t in texts}
+    contents = [tuple(stem(w) for w in clean_words(t) if w not in _SKIPPED) for t in texts]
     candidates = {
         key: count
         for key, count in mine.documents.items()
-        if key not in whole
+        # Part of two longer requests at least: a phrase never stands only for whole requests.
+        if sum(1 for i in mine.texts[key] if contents[i] != key) >= 2
         and (theirs.documents[key] / len(others) if others else 0.0) * contrast
         <= count / len(texts)
     }

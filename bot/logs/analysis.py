@@ -16,7 +16,7 @@ from bot.console import warn
 from bot.errors import LogFormatError, UsageError
 from bot.knowledge.repository import KnowledgeBase
 from bot.logs.aggregate import AggregationOptions, aggregate_usage, deduplicate
-from bot.logs.classify import load_lines
+from bot.logs.classify import MAX_LINE_BYTES, load_lines
 from bot.logs.quarantine import RejectedLine, default_quarantine_path, write_quarantine
 from bot.logs.reader import LogFile, log_files
 from bot.logs.usage import UsageReport
@@ -51,7 +51,10 @@ def parse_time(value: str | dt.datetime | None, option: str) -> dt.datetime | No
             f"{option}: {value!r} is not a date (2026-01-31) or an RFC 3339 time "
             "(2026-01-31T12:00:00Z)"
         )
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise UsageError(f"{option}: {value!r} is outside years 1-9999 in UTC") from exc
 
 
 def _connect(spill_dir: str) -> duckdb.DuckDBPyConnection:
@@ -110,12 +113,13 @@ def analyse_files(
     *,
     strict: bool = False,
     quarantine_path: Path | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> UsageReport:
     """The usage report of already-resolved log files (see analyse_logs)."""
     with tempfile.TemporaryDirectory(prefix="patternbot-duckdb-") as spill_dir:
         con = _connect(spill_dir)
         try:
-            load_lines(con, files)
+            load_lines(con, files, max_line_bytes=max_line_bytes)
             # Only the load needs the scan order (line numbers); every later query orders
             # explicitly, and without the constraint DuckDB may run them on both threads.
             con.execute("SET preserve_insertion_order = false")
@@ -148,6 +152,7 @@ def analyse_logs(
     quarantine_path: Path | None = None,
     stdin: BinaryIO | None = None,
     learning_inputs: bool = True,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> UsageReport:
     """Usage metrics for every pattern and policy of `kb` from the workflow logs at `log_paths`.
 
@@ -168,5 +173,11 @@ def analyse_logs(
     )
     with log_files(log_paths, stdin) as files:
         return analyse_files(
-            config, kb, files, options, strict=strict, quarantine_path=quarantine_path
+            config,
+            kb,
+            files,
+            options,
+            strict=strict,
+            quarantine_path=quarantine_path,
+            max_line_bytes=max_line_bytes,
         )

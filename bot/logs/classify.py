@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from duckdb.sqltypes import INTEGER, VARCHAR
 
 from bot.errors import LogFormatError
+from bot.logs.events import MAX_DEPTH, json_depth
 from bot.logs.reader import LogFile
 from bot.logs.sources import BOM, PlainFile, prepare
 
@@ -72,6 +74,11 @@ CREATE OR REPLACE TEMP MACRO pb_resources_ok(x) AS x IS NULL OR (json_type(x) = 
     AND pb_all(json_type(x, '$[*].apiVersion'), ['VARCHAR', 'NULL'])
     AND pb_all(json_type(x, '$[*].api_version'), ['VARCHAR', 'NULL'])
     AND pb_all(json_type(x, '$[*].name'), ['VARCHAR', 'NULL']));
+CREATE OR REPLACE TEMP MACRO pb_first_repeat(xs) AS
+    list_filter(xs, lambda k, i: list_position(xs, k) < i)[1];
+CREATE OR REPLACE TEMP MACRO pb_repeats_in_items(x) AS x IS NOT NULL AND json_type(x) = 'ARRAY'
+    AND coalesce(list_bool_or(list_transform(json_keys(x, '$[*]'),
+        lambda ks: len(ks) <> len(list_distinct(ks)))), false);
 CREATE OR REPLACE TEMP MACRO pb_settings_ok(x) AS x IS NULL OR (json_type(x) = 'OBJECT'
     AND NOT list_contains(json_type(x, '$.*'), 'ARRAY')
     AND NOT list_contains(json_type(x, '$.*'), 'OBJECT')
@@ -125,6 +132,9 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Enough opening brackets (inside strings or not) for a line to be nested too deep.
+_MANY_OPENERS = r"(?:[\[{][^\[{]*){" + str(MAX_DEPTH + 1) + "}"
+
 _CHECKED = f"""
 WITH raw AS ({{lines}}),
 valid AS (
@@ -133,14 +143,24 @@ valid AS (
         AS blank
     FROM (SELECT *, coalesce(json_valid(line), false) AS is_json FROM raw)
 ),
-parsed AS (
-    SELECT *,
-        CASE WHEN is_json AND json_type(line) = 'OBJECT'
-            THEN json_extract(line, [{", ".join(_quote("$." + p) for p in _PATHS)}]) END AS j
+objects AS (
+    -- json_type once, and only on JSON: a repeated expression would be computed for every row.
+    SELECT *, coalesce(CASE WHEN is_json THEN json_type(line) = 'OBJECT' END, false) AS is_obj
     FROM valid
 ),
+parsed AS (
+    SELECT *,
+        CASE WHEN is_obj
+            THEN json_extract(line, [{", ".join(_quote("$." + p) for p in _PATHS)}]) END AS j,
+        json_keys(CASE WHEN is_obj THEN line ELSE '{{}}' END) AS keys,
+        -- Depth is measured exactly (in Python) only for lines with enough brackets to be deep.
+        pb_depth(CASE WHEN is_json AND regexp_matches(line, {_quote(_MANY_OPENERS)})
+            THEN line ELSE '' END) > {{max_depth}} AS nested_too_deep
+    FROM objects
+),
 fields AS (
-    SELECT file_index, rn, line, blank, is_json, j IS NOT NULL AS is_object,
+    SELECT file_index, rn, line, blank, is_json, j IS NOT NULL AS is_object, keys,
+        nested_too_deep,
         j[1] AS v, coalesce(j[2], j[3]) AS eid, coalesce(j[4], j[5]) AS wid, j[6] AS wf,
         j[7] AS typ, j[8] AS ts, j[9] AS cluster, j[10] AS intent, j[11] AS pats,
         j[12] AS pols, coalesce(j[13], j[14]) AS used, coalesce(j[15], j[16]) AS applied,
@@ -177,6 +197,11 @@ SELECT file_index, rn,
         WHEN strlen(line) > {{max_line}} THEN 'line longer than {{max_line}} bytes'
         WHEN NOT is_json THEN 'not valid JSON'
         WHEN NOT is_object THEN 'not a JSON object'
+        WHEN nested_too_deep THEN 'nested deeper than {{max_depth}} levels'
+        WHEN len(keys) <> len(list_distinct(keys))
+            THEN 'duplicate key ' || to_json(pb_first_repeat(keys))
+        WHEN pb_repeats_in_items(pats) OR pb_repeats_in_items(pols) OR pb_repeats_in_items(res)
+            THEN 'duplicate key in a list item'
         WHEN v IS NULL THEN 'missing field ''v'''
         WHEN NOT (pb_is_num(v) AND coalesce(try_cast(v::VARCHAR AS DOUBLE), 0) = 1)
             AND v::VARCHAR <> 'true'
@@ -194,6 +219,8 @@ SELECT file_index, rn,
         WHEN ts IS NULL THEN 'missing field ''ts'''
         WHEN ts_has_offset IS NULL OR (ts_has_offset AND ts_utc IS NULL)
             THEN '''ts'' is not an RFC 3339 time: ' || ts::VARCHAR
+        WHEN ts_utc < TIMESTAMP '0001-01-01' OR ts_utc >= TIMESTAMP '10000-01-01'
+            THEN '''ts'' is outside years 1-9999 in UTC: ' || ts::VARCHAR
         WHEN NOT ts_has_offset THEN '''ts'' has no UTC offset: ' || ts::VARCHAR
         WHEN NOT pb_opt_text(cluster) THEN '''cluster'' must be a string'
         WHEN type_name = 'retrieved' AND intent IS NULL THEN 'missing field ''intent'''
@@ -271,6 +298,16 @@ _FAST_KEYS = (
     "policies", "patternsUsed", "policiesApplied", "resources", "settings", "status", "error",
 )  # fmt: skip
 _FAST_STRUCT = "{" + ", ".join(f'"{key}": "JSON"' for key in _FAST_KEYS) + "}"
+# from_json gives each value minified; a compact line that holds only these keys, each once and
+# none with a null value, is exactly as long as the braces, keys, values and commas it is built
+# from. Any other line (a repeated key, whose first value from_json keeps while the reference
+# model keeps the last; an unknown key, which may nest deeper than the reference model reads;
+# spaces; a non-canonical number) is longer, and goes to the field-by-field check.
+_FAST_LENGTH = (
+    "2 + "
+    + " + ".join(f"coalesce({len(key) + 4} + strlen(j.{key}), 0)" for key in _FAST_KEYS)
+    + " - 1"
+)
 _TEXT = r'"[^"\\]*"'
 _NAME = r'"[^"\\]+"'
 _NUMBER = r"-?\d{1,15}(\.\d{1,17})?"
@@ -314,7 +351,8 @@ parsed AS (
         try(from_json(line, '{_FAST_STRUCT}')) AS j FROM raw)
 ),
 judged AS (
-    SELECT file_index, line, bytes, j, ts_utc, coalesce(bytes <= {{max_line}} AND j.v = '1'
+    SELECT file_index, line, bytes, j, ts_utc, coalesce(bytes <= {{max_line}}
+        AND bytes = {_FAST_LENGTH} AND j.v = '1'
         AND starts_with(j.eventId, '"') AND j.eventId <> '""'
         AND starts_with(j.workflowId, '"') AND j.workflowId <> '""'
         AND j.workflow IN ('"recommend"', '"operate"')
@@ -385,7 +423,12 @@ _NO_LINES = "SELECT 0 AS file_index, NULL::VARCHAR AS line WHERE false"
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the SQL macros the line checks use on this connection."""
+    """Define the SQL macros and functions the line checks use on this connection."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'pb_depth'"
+    ).fetchall()
+    if not found[0][0]:
+        con.create_function("pb_depth", json_depth, [VARCHAR], INTEGER, side_effects=False)
     con.execute(_MACROS)
     con.execute(_FAST_MACROS)
 
@@ -402,7 +445,11 @@ def checked_lines_sql(lines_sql: str, max_line_bytes: int = MAX_LINE_BYTES) -> s
 
     `lines_sql` yields (file_index, rn, line); `reason` is NULL for a valid v1 event.
     """
-    return _CHECKED.replace("{lines}", lines_sql).replace("{max_line}", str(max_line_bytes))
+    return (
+        _CHECKED.replace("{lines}", lines_sql)
+        .replace("{max_line}", str(max_line_bytes))
+        .replace("{max_depth}", str(MAX_DEPTH))
+    )
 
 
 def _translate(exc: duckdb.Error, files: Sequence[LogFile]) -> LogFormatError:

@@ -27,6 +27,7 @@ from testing.simulation.writer import LogWriter, log_file_names, remove_previous
 from testing.worlds.model import Family, KindDraw, World
 
 START = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
+LAST_DAYS = 30  # learning.recentDays' default: the engine's recent window, shown beside "recent"
 SECONDARY_SCORE_CAP = 0.5  # other listed patterns stay below the strong-match threshold
 APPLIED_POLICIES = (1, 2, 2, 3)
 
@@ -329,7 +330,7 @@ def generate(
         window=ManifestWindow(start=start, end=start + dt.timedelta(days=world.days)),
         files=names,
         knowledge_base={"patterns": len(world.patterns), "policies": len(world.policies)},
-        regularities=[_observed(reg, observations) for reg in world.truth],
+        regularities=[_observed(reg, observations, world.days) for reg in world.truth],
     )
     truth.write(out_dir / MANIFEST_NAME)
     return truth, observations
@@ -339,7 +340,7 @@ def _share(hits: int, cases: int) -> dict[str, Any]:
     return {"hits": hits, "cases": cases, "frequency": round(hits / cases, 4) if cases else None}
 
 
-def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
+def _observed(reg: Regularity, observations: list[Observation], days: int) -> Regularity:
     """The regularity with `observed` counted from the drawn workflows."""
     spec = {**reg.expected, **(reg.must_not_suggest or {})}
     proposal = spec.get("proposal")
@@ -358,6 +359,10 @@ def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
         since = spec.get("sinceDay")
         if since is not None:
             recent = [o for o in uses if o.day >= since]
+            last = [o for o in uses if o.day >= days - LAST_DAYS]
+            observed["last30Days"] = _share(
+                sum(set(spec["add"]) <= o.kinds for o in last), len(last)
+            )
             observed["recent"] = _share(
                 sum(set(spec["add"]) <= o.kinds for o in recent), len(recent)
             )
@@ -422,9 +427,13 @@ def _observed(reg: Regularity, observations: list[Observation]) -> Regularity:
         if since is not None:
             recent = [o for o in deployed if o.day >= since]
             observed["recent"] = _share(sum(holds(o) for o in recent), len(recent))
+            last = [o for o in deployed if o.day >= days - LAST_DAYS]
+            observed["last30Days"] = _share(sum(holds(o) for o in last), len(last))
         if until is not None:
             late = [o for o in deployed if o.day >= until]
             observed["afterStop"] = _share(sum(holds(o) for o in late), len(late))
+            last = [o for o in deployed if o.day >= days - LAST_DAYS]
+            observed["last30Days"] = _share(sum(holds(o) for o in last), len(last))
     elif proposal == "failing_any":
         finished = [o for o in solved if o.status in ("deployed", "failed")]
         start, days = spec["burstStartDay"], spec["burstDays"]
