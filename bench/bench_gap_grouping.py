@@ -14,6 +14,7 @@ at least `--min-group` items mix families (the minority holding at least a fifth
 
     python bench/bench_gap_grouping.py                       # the table in docs/learning.md
     python bench/bench_gap_grouping.py --solutions consistent --seed 2
+    python bench/bench_gap_grouping.py --drafts --cuts 0.25     # drafted triggers, leave one out
     python bench/bench_gap_grouping.py --corpus ../shared/corpus --cuts 0.2 0.25 0.3
 """
 
@@ -34,7 +35,9 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.index.embeddings import MiniLMOnnxEmbedder
+from bot.learning.gaps import draft_triggers
 from bot.learning.grouping import ResourceProfile, group_by_meaning
+from bot.learning.wording import informative_phrases, kinds_phrase
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 # Topic -> the chart keywords that name it. The keywords are the chart authors'; which topic
@@ -125,6 +128,66 @@ def mixed_groups(groups: list[list[int]], labels: list[str], min_group: int) -> 
     return len(large), mixed
 
 
+def _semantic_texts(triggers: list[str], kinds: list[str]) -> list[str]:
+    """What retrieval embeds for a drafted pattern: its naming text, then each trigger."""
+    topic = next((t for t in triggers if " " in t), triggers[0])
+    description = (
+        f"{topic.capitalize()} workloads: {kinds_phrase(kinds)}, "
+        f"for requests about {kinds_phrase(triggers[:3], 'or')}"
+    )
+    return [f"{description}. {'; '.join(triggers)}", *triggers]
+
+
+def drafting_accuracy(
+    requests: list[Request], embedder: MiniLMOnnxEmbedder, min_family: int
+) -> dict[str, tuple[int, int]]:
+    """Leave one chart out: is its own family's drafted pattern the closest (dense score)?
+
+    For each chart of a family with at least `min_family` charts, every family drafts a pattern
+    from its other charts (today's rule, and the old one: frequent exact words in 30%, else kind
+    names); the held-out chart is scored as retrieval scores a pattern (the cosine to the closest
+    of its semantic texts). Returns rule -> (charts whose family came first, charts).
+    """
+    families = sorted({r.family for r in requests})
+    rows = embedder.embed([r.text for r in requests])
+    vectors = {r.chart: row for r, row in zip(requests, rows, strict=True)}
+    hits = {"today": 0, "old": 0}
+    total = 0
+    embedded: dict[str, npt.NDArray[np.float32]] = {}
+
+    def embed(texts: list[str]) -> npt.NDArray[np.float32]:
+        missing = [t for t in dict.fromkeys(texts) if t not in embedded]
+        if missing:
+            embedded.update(zip(missing, embedder.embed(missing), strict=True))
+        return np.stack([embedded[t] for t in texts])
+
+    for held in requests:
+        members = [r for r in requests if r.family == held.family]
+        if len(members) < min_family:
+            continue
+        total += 1
+        for rule in hits:
+            best, best_family = -2.0, ""
+            for family in families:
+                own = [r for r in requests if r.family == family and r is not held]
+                if len(own) < 2:
+                    continue
+                texts = [r.text for r in own]
+                counts = Counter(k for r in own for k in r.kinds)
+                kinds = sorted(k for k, n in counts.items() if n >= 0.6 * len(own))
+                if rule == "today":
+                    others = [r.text for r in requests if r.family != family and r is not held]
+                    triggers = draft_triggers(texts, others, kinds)
+                else:
+                    triggers = informative_phrases(texts) or [" ".join(k.lower() for k in kinds)]
+                drafted = embed(_semantic_texts(triggers, kinds))
+                score = float((drafted @ vectors[held.chart]).max())
+                if score > best:
+                    best, best_family = score, family
+            hits[rule] += best_family == held.family
+    return {rule: (n, total) for rule, n in hits.items()}
+
+
 def mutual_knn(vectors: npt.NDArray[np.float32], k: int, floor: float) -> list[list[int]]:
     """Connected components of the mutual k-nearest-neighbour graph (edges at >= floor)."""
     sim = vectors @ vectors.T
@@ -164,6 +227,9 @@ def main() -> int:
         help="the charts' own default kinds, or each family's core with kinds left out at 10%%",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--drafts", action="store_true", help="also measure drafted triggers (leave one chart out)"
+    )
     args = parser.parse_args()
     if not (args.corpus / "charts.jsonl").is_file():
         print(f"no charts.jsonl in {args.corpus}", file=sys.stderr)
@@ -213,6 +279,10 @@ def main() -> int:
         print(
             f"| {method} | {cut} | {precision:.3f} | {recall:.3f} | {f1:.3f} | {large} | {mixed} |"
         )
+    if args.drafts:
+        print("\ndrafted triggers, held-out chart's own family first (dense score):")
+        for rule, (hits, total) in drafting_accuracy(requests, embedder, 5).items():
+            print(f"  {rule}: {hits} of {total} ({hits / total:.2f})")
     return 0
 
 

@@ -157,10 +157,21 @@ def run_world(world: str, seed: int, events: int, repo: Path, embedder: Embedder
         "controlsHit": sorted(
             {j["regularity"] for j in ours["judged"] if j["verdict"] == "control"}
         ),
+        "errorQuoted": _error_quoted(ours, planted),
         "baselineControlsHit": sorted(
             {j["regularity"] for j in base["judged"] if j["verdict"] == "control"}
         ),
         "warnings": run.warnings[:10],
+    }
+
+
+def _error_quoted(scored: dict[str, Any], planted: list[Any]) -> dict[str, bool]:
+    """For each found failing pattern: does its suggestion quote the dominant error?"""
+    markers = {r.name: r.expected["errorMarker"] for r in planted if "errorMarker" in r.expected}
+    return {
+        j["regularity"]: markers[j["regularity"]] in j["proposal"].get("said", "")
+        for j in scored["judged"]
+        if j["verdict"] == "correct" and j["regularity"] in markers
     }
 
 
@@ -324,6 +335,7 @@ def print_result(r: dict[str, Any]) -> None:
             )
             + (f"; held back: {m['heldBack']}" if m["heldBack"] else "")
         )
+    print(f"  failing pattern's dominant error quoted: {r['errorQuoted']}")
     print(
         "  calibration: "
         + ", ".join(
@@ -376,6 +388,12 @@ def eval_markdown(results: list[dict[str, Any]], state: str) -> str:
                 )
                 + (f"; heldBack: {'; '.join(m['heldBack'])}" if m["heldBack"] else "")
             )
+        for name, quoted in r.get("errorQuoted", {}).items():
+            if not quoted:
+                lines.append(
+                    f"- [SIGNALS] `{name}` was found but its reason and evidence do not quote the "
+                    "pattern's dominant error"
+                )
         if not r["falsePositives"] and not r["misses"]:
             lines.append("- nothing wrong")
     return "\n".join(lines) + "\n"

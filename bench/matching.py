@@ -17,6 +17,7 @@ Entries of the calibration simulator (no `proposal` key) are read through their 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.learning.suggestion import Suggestion
@@ -55,6 +56,9 @@ def proposal_of(s: Suggestion) -> dict[str, Any]:
         "settings": settings,
         "confidence": s.confidence,
         "reason": s.reason,
+        # What a reviewer reads besides the change: to check that the failing pattern's dominant
+        # error is quoted, not to match.
+        "said": s.reason + " " + json.dumps(details, default=str),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bot.config import load_config
@@ -14,7 +15,7 @@ from bot.platform.feedback import (
     decision_of,
     decisions_of,
 )
-from bot.platform.pr_body import ProposalMetadata
+from bot.platform.pr_body import ProposalMetadata, with_metadata
 
 
 def proposal(
@@ -139,3 +140,21 @@ def test_thresholds_follow_configured_bounds_and_step(tmp_path: Path) -> None:
     thresholds = adapted_thresholds(config, {"update_pattern": TypeAcceptance(0, 0, 1)})
     assert thresholds["update_pattern"] == 0.77
     assert thresholds["create_pattern"] == 0.75
+
+
+def test_an_open_pull_request_newer_than_a_rejection_overrides_it() -> None:
+    decisions = decisions_of([proposal(1, "closed")])
+    assert list(PlatformHistory(decisions).rejected()) == ["fp1"]
+    assert list(PlatformHistory(decisions, open_after={"fp1": 2}).rejected()) == []
+    # An older open pull request (a duplicate) does not undo a newer rejection.
+    assert list(PlatformHistory(decisions, open_after={"fp1": 0}).rejected()) == ["fp1"]
+    # A ticked "propose it again" box exempts the fingerprint for the run.
+    assert list(PlatformHistory(decisions, exempt=["fp1"]).rejected()) == []
+
+
+def test_closed_by_patternbot_as_obsolete_is_no_decision() -> None:
+    closed = proposal(1, "closed")
+    metadata = closed.metadata
+    assert metadata is not None
+    closed.body = with_metadata(closed.body, replace(metadata, closed_reason="target removed"))
+    assert decision_of(closed) is None

@@ -353,3 +353,32 @@ def test_the_corpus_examples_as_yaml_without_timestamps_validate(
     assert sorted(problems) == sorted([*CORPUS_PROBLEMS, short_name])
     assert [line.split(":")[1] for line in out[:-1]].count("1") == 6  # missing keys: line 1
     assert not any("createdAt" in line or "createdBy" in line for line in out)
+
+
+def test_dry_run_json_lists_the_files_and_writes_nothing(
+    kb: Path, store: QdrantClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serve_store(store) as url:
+        code = _import(kb, url, "--dry-run", "--json")
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "dryRun": True,
+        "files": [
+            {
+                "path": "patterns/stateless-web-applications.yaml",
+                "status": "added",
+                "dotaiId": WEB_ID,
+                "notes": [
+                    "suggestedResources: 'HPA' written as the kind 'HorizontalPodAutoscaler'"
+                ],
+            },
+            {
+                "path": "policies/containers-declare-resource-limits.yaml",
+                "status": "added",
+                "dotaiId": LIMITS_ID,
+                "notes": [],
+            },
+        ],
+    }
+    assert not (kb / "patterns").exists() and not (kb / "policies").exists()

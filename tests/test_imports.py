@@ -80,6 +80,15 @@ def test_opening_the_index_module_loads_no_engine() -> None:
     assert loaded_after("import bot.index.store, bot.index.retrieval") == ["numpy"]
 
 
+def test_duckdb_loads_only_for_the_log_commands() -> None:
+    assert "duckdb" not in loaded_after("import bot.commands.validate, bot.commands.sync")
+    assert "duckdb" in loaded_after("import bot.logs.analysis")
+
+
+def test_the_json_commands_load_rich_only_for_tables() -> None:
+    assert "rich" not in loaded_after("import bot.commands.suggest, bot.commands.metrics")
+
+
 def test_the_learning_engine_does_not_load_the_anthropic_sdk_without_a_key() -> None:
     code = (
         "from pathlib import Path\n"

@@ -22,7 +22,6 @@ from tests.support.lifecycle import (
     World,
     add_kinds,
     deprecate,
-    first_sentences,
     new_pattern,
     new_policy,
     scheduled_run,
@@ -88,6 +87,39 @@ def open_row(status: str, title: str, confidence: str, url: str, fingerprint: st
     )
 
 
+def assert_state(
+    world: World,
+    open_prs: list[str],
+    branches: list[str],
+    closed_branches_kept: list[str],
+    comments: dict[str, list[str]],
+) -> None:
+    """Open pull requests, branches and every comment, exactly.
+
+    `closed_branches_kept`: on GitHub closing a pull request keeps its branch (locally the
+    reviewer rejects by deleting the branch), so those exist on GitHub only.
+    """
+    assert world.open_branches() == sorted(open_prs)
+    extra = [] if isinstance(world, LocalWorld) else closed_branches_kept
+    assert world.branches() == sorted([*branches, *extra])
+    assert world.comments() == comments
+
+
+def human_comment(sha: str) -> str:
+    return (
+        f"patternbot will no longer update this branch: commit {sha[:12]} (human edit) was not "
+        "made by patternbot. The branch and this description stay as they are; merge or close "
+        "the pull request as you see fit."
+    )
+
+
+CONFLICT_A2 = (
+    "`main` changed `patterns/stateless-web-app.yaml` since this branch was made, and the "
+    "branch has commits patternbot did not make, so patternbot does not rebuild it. Merge the "
+    "base branch into it or resolve the conflict on GitHub."
+)
+
+
 def test_a_season_of_scheduled_runs(world: World) -> None:
     a_ = add_kinds("fp-a", ["HorizontalPodAutoscaler", "PodDisruptionBudget"], 8, 10, 0.82)
     b_ = new_pattern("fp-b", "grpc-backend", 0.78)
@@ -116,9 +148,7 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     ] * 3
     assert [r.url for r in run1.results][:2] == [url["C"], url["A"]]
     assert run1.dashboard == "created"
-    assert world.open_branches() == sorted([A, C])
-    assert world.branches() == sorted([A, C])
-    assert world.comments() == {}
+    assert_state(world, [A, C], [A, C], [], {})
     dashboard = world.dashboard()
     assert dashboard is not None and dashboard[0] == "open"
     assert (
@@ -149,8 +179,8 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
         "15 needed (10 at the merge times learning.resubmitGrowth)"
     )
     assert run2.acknowledged == [url["C"]]
-    assert world.open_branches() == sorted([B, D])
-    assert world.comments() == {C: [rejection_comment(18, 12, 12, "0.90")]}
+    rejected_c = [rejection_comment(18, 12, 12, "0.90")]
+    assert_state(world, [B, D], [A, B, D], [C], {C: rejected_c})
     dashboard = world.dashboard()
     assert dashboard is not None
     assert (
@@ -172,11 +202,8 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     run3 = scheduled_run(world, [c_, a2_early, d_, b_, e_], LIMITS)
     assert statuses(run3) == {"fp-a2": "held_back", "fp-d": "recreated", "fp-e": "created"}
     assert run3.acknowledged == [url["B"]]
-    assert world.open_branches() == sorted([D, E])
-    assert world.comments() == {
-        C: [rejection_comment(18, 12, 12, "0.90")],
-        B: [rejection_comment(14, 7, 9, "0.78")],
-    }
+    rejected_b = [rejection_comment(14, 7, 9, "0.78")]
+    assert_state(world, [D, E], [A, D, E], [B, C], {C: rejected_c, B: rejected_b})
     assert_single_commit_on_main(world, D)
 
     # Reviewers: tick "propose again" for B on the dashboard; delete D's target on main.
@@ -193,9 +220,8 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     }
     assert run4.results[-1].reason == "patterns/legacy-batch.yaml no longer exists on main"
     assert f"rejected before ({url['B']})" in run4.results[1].body
-    assert world.open_branches() == sorted([B, E])
-    assert D not in world.branches()
-    assert world.comments()[D] == [OBSOLETE_D]
+    season_comments = {C: rejected_c, B: rejected_b, D: [OBSOLETE_D]}
+    assert_state(world, [B, E], [A, B, E], [C], season_comments)
     dashboard = world.dashboard()
     assert dashboard is not None
     assert "<!-- patternbot-request: repropose fp-b -->" not in dashboard[1]
@@ -218,7 +244,7 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     assert f"when merging {url['A']}" in run5.results[0].body
     assert run5.dashboard == "off"
     assert world.dashboard() == ("closed", closed_text)
-    assert world.open_branches() == sorted([A2, B, E])
+    assert_state(world, [A2, B, E], [A, A2, B, E], [C], season_comments)
     assert world.dashboards() == 1
 
     # Run 6: nothing changed, so nothing changes anywhere, byte for byte.
@@ -247,11 +273,11 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     )
     assert run7.dashboard == "reopened"
     assert world.dashboards() == 1
-    assert world.open_branches() == sorted([A2, E, F])
+    assert_state(world, [A2, E, F], [A, A2, B, E, F], [C], season_comments)
 
     # Reviewers: tick "open now" for G; a human pushes to A2 and main changes its file.
     world.tick("open-now", "fp-g")
-    world.push_as_human(A2, WEB_APP, WEB_APP_WITH_PDB.replace("  - Service\n", ""))
+    human = world.push_as_human(A2, WEB_APP, WEB_APP_WITH_PDB.replace("  - Service\n", ""))
     world.change_main(WEB_APP, WEB_APP_WITH_PDB.replace("platform team", "web team"))
 
     # Run 8: G opens past the limit on request; A2 conflicts and is left alone, said once each.
@@ -262,11 +288,8 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
         "fp-f": "unchanged",
         "fp-g": "created",
     }
-    assert world.open_branches() == sorted([A2, E, F, G])
-    assert first_sentences(world.comments())[A2] == [
-        "patternbot will no longer update this branch",
-        "`main` changed `patterns/stateless-web-app",
-    ]
+    season_comments[A2] = [human_comment(human), CONFLICT_A2]
+    assert_state(world, [A2, E, F, G], [A, A2, B, E, F, G], [C], season_comments)
     dashboard = world.dashboard()
     assert dashboard is not None and dashboard[0] == "open"
     assert dashboard[1] == expected_final_dashboard(url, today)
@@ -282,6 +305,7 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     }
     assert run9.dashboard == "unchanged"
     assert world.snapshot() == before
+    assert_state(world, [A2, E, F, G], [A, A2, B, E, F, G], [C], season_comments)
 
 
 def assert_single_commit_on_main(world: World, branch: str) -> None:

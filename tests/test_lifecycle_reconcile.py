@@ -24,6 +24,7 @@ from bot.platform.branches import branch_name
 from bot.platform.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
 from bot.platform.local import LocalPlatform
 from bot.platform.proposer import comparison, propose, read_feedback
+from bot.platform.requests import DashboardRequests, checkbox, requests_in
 from bot.platform.results import ProposeOutcome
 from bot.platform.state import load_proposal_state, open_for
 from tests.support.kb import git
@@ -70,7 +71,8 @@ def records(root: Path) -> list[dict[str, object]]:
 
 def commit_on_main(root: Path, path: str, text: str) -> None:
     (root / path).write_text(text, encoding="utf-8")
-    git(root, "commit", "-q", "-am", f"edit {path}")
+    git(root, "add", path)
+    git(root, "commit", "-q", "-m", f"edit {path}")
 
 
 def test_a_branch_with_human_commits_and_no_pull_request_is_never_overwritten(
@@ -203,7 +205,9 @@ def test_the_same_change_made_by_hand_on_main_closes_the_pull_request(platform_k
         WEB_APP_YAML.replace("  - Ingress\n", "  - Ingress\n  - PodDisruptionBudget\n"),
     )
     outcome = run(platform_kb, [update_suggestion()])
-    assert results(outcome) == [(BRANCH, "closed_obsolete", "the change is already on main")]
+    assert results(outcome) == [
+        (BRANCH, "closed_obsolete", f"{WEB_APP} on main already holds this change")
+    ]
     assert branches(platform_kb) == ["main"]
 
 
@@ -266,9 +270,16 @@ def test_a_dry_run_previews_every_status_with_full_bodies(platform_kb: Path) -> 
         [update_suggestion(hits=18, cases=20), create_pattern_suggestion()],
         dry_run=True,
         max_new_per_run=1,
+        dashboard=True,
     )
     assert [r.status.value for r in outcome.results] == ["would_update", "would_create"]
     assert all('"fingerprint"' in r.body for r in outcome.results)
+    assert outcome.dashboard is None
+    assert outcome.dashboard_body is not None
+    assert "## Open suggestion pull requests\n\n- [ ] **open** patternbot\\: add " in (
+        outcome.dashboard_body
+    )
+    assert not (platform_kb / ".patternbot" / "proposals" / "dashboard.md").exists()
     closing = run(platform_kb, [], dry_run=True)
     assert [r.status.value for r in closing.results] == ["would_close"]
     limited = run(
@@ -383,6 +394,19 @@ def test_a_second_open_pull_request_for_one_identity_is_closed(platform_kb: Path
     assert branches(platform_kb) == ["main", BRANCH]
 
 
+def test_a_created_file_made_by_hand_on_main_closes_the_pull_request(platform_kb: Path) -> None:
+    run(platform_kb, [create_pattern_suggestion()])
+    commit_on_main(platform_kb, "patterns/grpc-backend.yaml", "id: grpc-backend\n")
+    outcome = run(platform_kb, [create_pattern_suggestion()])
+    assert results(outcome) == [
+        (
+            "patternbot/create-pattern/fp-create-grpc-b",
+            "closed_obsolete",
+            "patterns/grpc-backend.yaml already exists on main",
+        )
+    ]
+
+
 def test_an_invalid_draft_leaves_its_open_pull_request_alone(platform_kb: Path) -> None:
     run(platform_kb, [update_suggestion()])
     tip = git(platform_kb, "rev-parse", BRANCH)
@@ -413,3 +437,19 @@ def test_a_created_item_s_branch_never_carries_its_drafted_id() -> None:
     suggestion = create_pattern_suggestion("docs-https-evil")
     suggestion.evidence.fingerprint = "0123456789abcdef"
     assert branch_name("patternbot", suggestion) == "patternbot/create-pattern/0123456789abcdef"
+
+
+def test_only_ticked_known_boxes_are_requests() -> None:
+    body = "\n".join(
+        [
+            checkbox("open-now", "fp1", "a").replace("[ ]", "[x]"),
+            checkbox("recreate", "fp2", "b"),
+            checkbox("repropose", "fp3", "c").replace("[ ]", "[X]"),
+            "- [x] hand-written <!-- patternbot-request: delete-everything fp4 -->",
+            "- [x] no marker",
+        ]
+    )
+    assert requests_in(body) == DashboardRequests(
+        open_now=frozenset({"fp1"}), recreate=frozenset(), repropose=frozenset({"fp3"})
+    )
+    assert requests_in(None) == DashboardRequests()

@@ -27,19 +27,26 @@ KB = make_kb({"web": ["Deployment"]})
 SMALL = 30
 
 
-def _read(path: Path, max_line_bytes: int = SMALL) -> list[tuple[int, str | None, str | None]]:
-    """(line number, reason, text) of every line of `path` as the reader saw it."""
+def _read_all(
+    paths: list[Path], max_line_bytes: int = SMALL
+) -> list[tuple[int, int, str | None, str | None]]:
+    """(file index, line number, reason, text) of every rejected line of `paths`."""
     con = duckdb.connect()
     try:
-        load_lines(con, [LogFile(path, path.name)], max_line_bytes=max_line_bytes)
+        load_lines(con, [LogFile(p, p.name) for p in paths], max_line_bytes=max_line_bytes)
         return [
-            (int(ln), reason, raw)
-            for ln, reason, raw in con.execute(
-                "SELECT ln, reason, raw FROM log_rejected ORDER BY ln"
+            (int(n), int(ln), reason, raw)
+            for n, ln, reason, raw in con.execute(
+                "SELECT file_index, ln, reason, raw FROM log_rejected ORDER BY file_index, ln"
             ).fetchall()
         ]
     finally:
         con.close()
+
+
+def _read(path: Path, max_line_bytes: int = SMALL) -> list[tuple[int, str | None, str | None]]:
+    """(line number, reason, text) of every rejected line of `path`."""
+    return [(ln, reason, raw) for _, ln, reason, raw in _read_all([path], max_line_bytes)]
 
 
 def test_line_feeds_on_every_buffer_boundary_lose_nothing(tmp_path: Path) -> None:
@@ -48,21 +55,26 @@ def test_line_feeds_on_every_buffer_boundary_lose_nothing(tmp_path: Path) -> Non
     # Lines of 16 bytes (15 + LF) after a first line of `shift` bytes: for each shift the line
     # feeds sit at shift - 1 + 16k, so over all shifts a line feed sits on every byte position
     # modulo 16, and so on every boundary of any buffer (or half or quarter buffer) of 64 bytes.
+    paths, expected = [], []
     for shift in range(1, 17):
         lines = ["s" * (shift - 1)] + [f"line {n:09d}" for n in range(40)]
         path = tmp_path / f"shift{shift}.jsonl"
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        seen = _read(path)
+        paths.append(path)
         # Not JSON, so every line is rejected and kept with its text; the first may be blank.
-        expected = [(n, line) for n, line in enumerate(lines, start=1) if line]
-        assert [(ln, raw) for ln, _, raw in seen] == expected, shift
-        assert {reason for _, reason, _ in seen} == {"not valid JSON"}
+        expected += [(shift - 1, n, line) for n, line in enumerate(lines, start=1) if line]
+    seen = _read_all(paths)
+    assert [(index, ln, raw) for index, ln, _, raw in seen] == expected
+    assert {reason for _, _, reason, _ in seen} == {"not valid JSON"}
 
 
 def test_events_on_every_buffer_boundary_all_count(tmp_path: Path, logs_config: Config) -> None:
     event = line_of(outcome("w0000", "e0000", "2026-03-01T10:00:00Z", "deployed"))
     width = len(event) + 1
-    for shift in range(width):
+    buffer = default_buffer_bytes(width)
+    # First lines that put a line feed exactly on the first buffer boundary, half and quarter
+    # of it (the raw-line test above covers every position), and no first line at all.
+    for shift in sorted({0, *(edge % width for edge in (buffer // 4, buffer // 2, buffer))}):
         lines = ["x" * shift] if shift else []
         lines += [
             line_of(outcome(f"w{n:04d}", f"e{n:04d}", "2026-03-01T10:00:00Z", "deployed"))

@@ -145,7 +145,20 @@ def test_periods_are_empty_when_the_logs_span_no_more_than_the_window(
 
 
 def test_errors_are_bounded_to_the_most_common(tmp_path: Path, logs_config: Config) -> None:
-    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+    words = [
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+        "kilo",
+        "lima",
+    ]
     lines: list[dict[str, Any]] = []
     for n, word in enumerate(words):
         for repeat in range(2 if word in ("lima", "kilo") else 1):

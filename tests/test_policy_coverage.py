@@ -195,19 +195,23 @@ def test_an_unknown_setting_is_matched_by_its_own_words() -> None:
 def test_embeddings_only_break_ties_among_policies_sharing_a_word(
     minilm: MiniLMOnnxEmbedder,
 ) -> None:
-    path = "spec.template.spec.enableServiceLinks"
-    near = _policy("near", "Disable service links in pods")  # shares "service", not "links"...
-    index = CoverageIndex({"near": near})
-    covered = index.covering(path, minilm.embed, 0.5)
-    assert covered is not None and covered.how == "named"  # "service links" is its phrase
-    sharing = _policy("sharing", "Service accounts need an owner")
-    index = CoverageIndex({"sharing": sharing})
-    tie = index.covering(path, minilm.embed, 0.62)
-    assert tie is None  # shares "service" only, and the cosine is far below 0.62
-    unrelated = _policy("unrelated", "Links to dashboards in annotations")
-    assert CoverageIndex({"unrelated": unrelated}).covering(path, minilm.embed, -1.0) is not None
-    no_shared_word = _policy("none", "Images must be signed")
-    assert CoverageIndex({"none": no_shared_word}).covering(path, minilm.embed, -1.0) is None
+    path = "spec.template.spec.enableServiceLinks"  # unknown to the vocabulary: `service link`
+
+    def covering(description: str, threshold: float) -> Coverage | None:
+        index = CoverageIndex({"p": _policy("p", description)})
+        return index.covering(path, minilm.embed, threshold)
+
+    # The phrase itself (words in order, small gaps): named, no cosine needed.
+    assert covering("Pods must not see other services as links", 1.0) == Coverage("p", "named")
+    # Both words, not as the phrase: the cosine decides, at the threshold given.
+    assert covering("Links of services must be disabled in pods", 0.55) == Coverage(
+        "p", "similar", 0.5699
+    )
+    assert covering("Links of services must be disabled in pods", 0.62) is None
+    # One shared word and a distant meaning: below any sensible threshold.
+    assert covering("Service accounts need an owner", 0.55) is None
+    # No shared word: never covered by a cosine, whatever the threshold.
+    assert covering("Images must be signed", -1.0) is None
 
 
 # ---- real policy texts --------------------------------------------------------------------------

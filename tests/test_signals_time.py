@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from bot.learning.confidence import excess_rate_confidence
 from bot.learning.engine import suggest
 from bot.learning.history import InMemoryDecisionHistory
 from bot.logs.usage import UsageReport, Window
@@ -51,8 +52,13 @@ def test_a_kind_adopted_in_the_recent_window_is_proposed_with_its_timeline(
         "Solutions using web-app added PodDisruptionBudget in 95% of cases (38 of 40); "
         "newly adopted: 95% (38 of 40) in the last 30 days against 8% (12 of 160) before"
     )
-    # Judged at alpha/2: the recent window is a second look at the same logs.
-    assert suggestion.confidence == 0.835
+    # The share of the recent adoption the earlier rate cannot explain, at alpha/2 (the recent
+    # window is a second look at the same logs): 1 - upper(12 of 160) / lower(38 of 40).
+    assert (
+        suggestion.confidence
+        == round(excess_rate_confidence(38, 40, 12, 160, 1.959964), 4)
+        == 0.8485
+    )
     assert suggestion.evidence.window == RECENT
     assert suggestion.evidence.details["timeline"] == {
         "recentDays": 30,
@@ -79,6 +85,33 @@ def test_a_kind_adopted_in_the_recent_window_is_proposed_with_its_timeline(
         },
     }
     assert run.held_back == []
+
+
+def test_an_adoption_younger_than_the_window_is_not_diluted_away(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    # Used in ~95% of uses since day 67 of 90: 72.5% of the last 30 days (Wilson lower bound at
+    # alpha/2 0.68, below 0.70), none before.
+    rep = _over_time(whole=(267, 1114), recent=(267, 368), earlier=(0, 746))
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    [suggestion] = run.suggestions
+    assert suggestion.confidence == 0.9924
+    assert suggestion.reason.endswith(
+        "newly adopted: 73% (267 of 368) in the last 30 days against 0% (0 of 746) before"
+    )
+
+
+def test_a_minority_habit_that_grew_is_not_an_adoption(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    # 0% -> 30%: above the earlier rate beyond doubt, but not what most recent uses do.
+    rep = _over_time(whole=(60, 600), recent=(60, 200), earlier=(0, 400))
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    assert run.suggestions == []
 
 
 def test_a_regularity_that_has_stopped_is_not_proposed_on_old_data(tmp_path: Path) -> None:

@@ -95,11 +95,16 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _knowledge_base(tmp_path: Path) -> Path:
-    # The shipped knowledge base, without a prompts/ folder: the packaged template is used.
+    # The shipped knowledge base, without a prompts/ folder: the packaged template is used, and
+    # the first 1,000 lines of the example logs (enough for six suggestions, and fast).
     repo = tmp_path / "kb"
     repo.mkdir()
     for folder in ("patterns", "policies"):
         shutil.copytree(ROOT / folder, repo / folder)
+    (repo / "logs").mkdir()
+    with (ROOT / "examples" / "logs" / "workflows.jsonl").open(encoding="utf-8") as source:
+        head = [line for _number, line in zip(range(1000), source, strict=False)]
+    (repo / "logs" / "workflows.jsonl").write_text("".join(head), encoding="utf-8")
     return repo
 
 
@@ -118,7 +123,7 @@ def _suggest(venv: Path, repo: Path, api: MessagesAPI) -> tuple[int, dict[str, A
     )
     done = subprocess.run(
         [str(venv / "bin" / "patternbot"), "suggest", "--repo", str(repo), "--json",
-         "--logs", str(ROOT / "examples" / "logs")],
+         "--logs", str(repo / "logs")],
         cwd=repo,  # not the source tree: `bot` must come from the installed wheel
         env=environment,
         capture_output=True,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-
 from bot.config import Config, load_config
 from bot.console import print_json, stdout_console, warn
 from bot.error_handler import EXIT_FAILURE, EXIT_OK
@@ -85,6 +83,8 @@ def _additions(item: ItemUsage) -> str:
 
 
 def _print_table(report: UsageReport, index_updates: dict[str, int] | None) -> None:
+    from rich.table import Table  # only for the human table: JSON output never loads rich
+
     console = stdout_console()
     table = Table(title=f"Usage from {report.workflows} workflows ({report.events} events)")
     for column in ("kind", "id", "recommended", "used", "success", "top additions", "last used"):

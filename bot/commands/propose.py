@@ -93,6 +93,7 @@ def outcome_data(
         "counts": outcome.counts(),
         "dashboard": outcome.dashboard,
         "dashboardUrl": outcome.dashboard_url,
+        "dashboardPreview": outcome.dashboard_body if outcome.dry_run else None,
         "stopped": outcome.stopped,
         "warnings": [*engine.warnings, *outcome.warnings],
         **figures,
@@ -124,6 +125,9 @@ def print_outcome(outcome: ProposeOutcome, engine: SuggestionRun) -> None:
             if result.body:
                 console.print(f"\n--- pull request body: {result.branch} ---", markup=False)
                 console.print(result.body, markup=False, end="")
+        if outcome.dashboard_body:
+            console.print("\n--- dashboard ---", markup=False)
+            console.print(outcome.dashboard_body, markup=False, end="")
     counts = ", ".join(f"{count} {status}" for status, count in sorted(outcome.counts().items()))
     held = len(engine.held_back)
     console.print(f"{counts or 'nothing proposed'}; {held} held back by the engine", markup=False)

@@ -6,8 +6,6 @@ import argparse
 import contextlib
 from typing import Any
 
-from rich.table import Table
-
 from bot.commands.common import analyse_from_args, load_valid_knowledge_base, open_optional_index
 from bot.config import load_config
 from bot.console import print_json, stdout_console, warn
@@ -66,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if not result.suggestions:
         console.print(f"no suggestions ({len(result.held_back)} held back)")
         return EXIT_OK
+    from rich.table import Table  # only for the human table: JSON output never loads rich
+
     table = Table("#", "type", "target/id", "confidence", "reason", show_lines=False)
     for number, suggestion in enumerate(result.suggestions, start=1):
         table.add_row(

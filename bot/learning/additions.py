@@ -11,7 +11,6 @@ its own uses like any pattern, so the kind is proposed for the partner that expl
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.knowledge.kinds import is_kind_name
@@ -25,6 +24,7 @@ from bot.learning.findings import (
     on_cluster,
     scoped_identity,
 )
+from bot.learning.profile_counts import ProfileCounts, count_profiles
 from bot.learning.signal import ProportionSignal, could_be_a_regularity
 from bot.learning.suggestion import SignalName, Suggestion, SuggestionType, fingerprint_of
 from bot.learning.wording import kinds_phrase, percent
@@ -34,66 +34,16 @@ SIGNAL = SignalName.COMMON_ADDITIONS
 _CONDITIONAL = ("withPartner", "withoutPartner")
 
 
-@dataclass
-class _Counts:
-    """Workflows per pattern, per added kind, per (partner, added kind): from solution profiles."""
-
-    uses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    added: dict[str, dict[str, int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
-    joint: dict[str, dict[str, int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
-    added_with: dict[tuple[str, str], dict[str, int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
-
-
-def _count(ctx: SignalContext, report: UsageReport) -> _Counts:
-    counts = _Counts()
-    suggests = {pid: frozenset(p.suggested_resources) for pid, p in ctx.kb.patterns.items()}
-    together: list[tuple[list[str], set[str], int]] = []
-    for profile in report.solution_profiles:
-        # Sets: a solution that lists a kind (or a pattern) twice still counts once.
-        patterns = sorted({p for p in profile.patterns if p in suggests})
-        if not patterns or profile.workflows <= 0:
-            continue
-        covered = suggests[patterns[0]].union(*(suggests[p] for p in patterns[1:]))
-        added = {k for k in profile.kinds if k not in covered and is_kind_name(k)}
-        weight = profile.workflows
-        for pattern_id in patterns:
-            counts.uses[pattern_id] += weight
-            tally = counts.added[pattern_id]
-            for kind in added:
-                tally[kind] += weight
-        if len(patterns) > 1:
-            together.append((patterns, added, weight))
+def _count(ctx: SignalContext, report: UsageReport) -> ProfileCounts:
+    suggests = {pid: p.suggested_resources for pid, p in ctx.kb.patterns.items()}
     # Partners are only compared for kinds that could pass in a pattern's uses: a kind that is a
     # clear minority in all its uses stays one in its uses without any partner.
-    candidates = {
-        pattern_id: {
-            kind
-            for kind, hits in kinds.items()
-            if could_be_a_regularity(hits, counts.uses[pattern_id], ctx.threshold)
-        }
-        for pattern_id, kinds in counts.added.items()
-    }
-    for patterns, added, weight in together:
-        for pattern_id in patterns:
-            wanted = candidates.get(pattern_id)
-            if not wanted:
-                continue
-            wanted_here = wanted & added
-            for partner in patterns:
-                if partner == pattern_id:
-                    continue
-                counts.joint[pattern_id][partner] += weight
-                if wanted_here:
-                    tally = counts.added_with[(pattern_id, partner)]
-                    for kind in wanted_here:
-                        tally[kind] += weight
-    return counts
+    return count_profiles(
+        report.solution_profiles,
+        suggests,
+        is_kind_name,
+        lambda hits, uses: could_be_a_regularity(hits, uses, ctx.threshold),
+    )
 
 
 def _rate(hits: int, cases: int) -> dict[str, Any]:
@@ -101,7 +51,7 @@ def _rate(hits: int, cases: int) -> dict[str, Any]:
 
 
 def _explaining_partner(
-    counts: _Counts, pattern_id: str, kind: str, z: float
+    counts: ProfileCounts, pattern_id: str, kind: str, z: float
 ) -> dict[str, Any] | None:
     """The co-used partner whose presence best explains the kind in this pattern's uses, if any."""
     hits, uses = counts.added[pattern_id][kind], counts.uses[pattern_id]

@@ -192,7 +192,7 @@ def load_prompt_template(root: Path | None) -> PromptTemplate:
             raise DraftingError(f"cannot read the prompt template {source}: {exc}") from exc
     else:
         source = PACKAGED_PROMPT
-        text = resources.files("bot").joinpath("resources", PROMPT_NAME).read_text("utf-8")
+        text = resources.files("bot").joinpath("resources").joinpath(PROMPT_NAME).read_text("utf-8")
     missing = [name for name in PLACEHOLDERS if "{{" + name + "}}" not in text]
     if missing:
         raise DraftingError(f"the prompt template {source} has no {{{{{missing[0]}}}}} placeholder")

@@ -28,21 +28,20 @@ def _uses(report: UsageReport, pattern_id: str) -> int:
 
 def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
     """One finding per pair with lift >= coUsageMinLift: joint uses out of the rarer one's uses."""
-    findings = []
+    findings: list[Finding] = []
     total = report.workflows_with_solution
+    if total <= 0:
+        return findings
+    # Live patterns with uses, looked up once: a large report holds a pair for most patterns.
+    uses = {
+        pid: usage.times_used
+        for pid, usage in report.patterns.items()
+        if usage.times_used > 0 and pid in ctx.kb.patterns and not ctx.kb.patterns[pid].deprecated
+    }
     for pair in report.co_usage:
-        a, b = sorted((pair.a, pair.b))
-        if (
-            a not in ctx.kb.patterns
-            or b not in ctx.kb.patterns
-            or pair.workflows <= 0
-            or total <= 0
-        ):
-            continue
-        if ctx.kb.patterns[a].deprecated or ctx.kb.patterns[b].deprecated:
-            continue
-        uses_a, uses_b = _uses(report, a), _uses(report, b)
-        if uses_a <= 0 or uses_b <= 0:
+        a, b = (pair.a, pair.b) if pair.a < pair.b else (pair.b, pair.a)
+        uses_a, uses_b = uses.get(a, 0), uses.get(b, 0)
+        if uses_a <= 0 or uses_b <= 0 or pair.workflows <= 0:
             continue
         joint = min(pair.workflows, uses_a, uses_b)
         lift = joint * total / (uses_a * uses_b)

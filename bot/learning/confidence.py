@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 # One-sided 95%: we only ever ask "is the proportion at least this high?".
@@ -43,6 +44,7 @@ def excess_rate_confidence(
     return max(0.0, min(1.0, 1.0 - upper_base / lower))
 
 
+@functools.lru_cache(maxsize=64)
 def _decimals(value: float) -> int:
     """Decimals needed to write `value` exactly (at least 2, at most 6)."""
     for decimals in range(2, 7):

@@ -14,7 +14,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.knowledge.schema import Policy
 from bot.learning.confidence import wilson_lower_bound
@@ -44,6 +44,7 @@ SIGNAL = SignalName.COMMON_CONFIGURATION
 WORKLOAD_KINDS = (
     "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod",
 )  # fmt: skip
+Convention = Literal["value", "presence"]  # one value in most solutions, or set in most
 PRESENT = "*"  # the value part of a presence finding's key
 # A setting whose own name says it holds a secret: its values are never shown or proposed.
 _SECRET_NAME = re.compile(r"password|passwd|token|secret|credential|api[_-]?key|private[_-]?key")
@@ -114,9 +115,10 @@ def _finding(
 ) -> Finding:
     """A value finding for `setting`, or without it a presence finding for the whole path."""
     hits = min(usage.deployed if setting is None else setting.deployed_workflows, cases)
+    convention: Convention = "presence" if setting is None else "value"
     details: dict[str, Any] = {
         "path": usage.path,
-        "convention": "presence" if setting is None else "value",
+        "convention": convention,
         "setting": meaning.id if meaning else None,
         "settingName": meaning.name if meaning else _name_of_unknown(usage.path),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -11,6 +12,7 @@ from bot.logs.usage import ItemUsage, UsageReport
 MAX_ERRORS = 3
 
 
+@functools.lru_cache(maxsize=1024)
 def bonferroni_z(z: float, tests: int) -> float:
     """The one-sided z that keeps the error rate of `z` over `tests` tests (Bonferroni)."""
     if tests <= 1:

@@ -130,6 +130,6 @@ class Vocabulary:
 @functools.cache
 def load_vocabulary() -> Vocabulary:
     """The vocabulary shipped in the package (read once per process)."""
-    text = resources.files("bot").joinpath("resources", VOCABULARY_FILE).read_text("utf-8")
+    text = resources.files("bot").joinpath("resources").joinpath(VOCABULARY_FILE).read_text("utf-8")
     document = _Document.model_validate(json.loads(text))
     return Vocabulary(document.settings, document.families)

@@ -4,9 +4,13 @@ Every signal is measured again on the report's recent period (the last learning.
 and on the time before it. The recent window is a second look at the same logs, so it is judged at
 alpha/2 (Bonferroni over the two looks).
 
-- Adopted: a finding that did not pass over the whole window passes in the recent window, and its
-  recent rate is above the earlier one beyond doubt (the earlier Wilson upper bound is below the
-  recent lower bound). It is proposed with the recent figures and the timeline in its evidence.
+- Adopted: a finding that did not pass over the whole window is, in the recent window, above its
+  earlier rate beyond doubt (the earlier Wilson upper bound is below the recent lower bound) and
+  what most recent cases do (recent lower bound >= 0.5). Its confidence is the excess-rate bound
+  of the recent over the earlier rate (the share of the recent hits the earlier rate cannot
+  explain), not the recent share's own bound: a fixed window dilutes an adoption younger than the
+  window with the cases before its onset (95% of uses since day 67 reads as 72% of the last 30
+  days). It is proposed with the recent figures and the timeline in its evidence.
 - Stopped: a finding that passed over the whole window fails in the recent window and its recent
   rate is below the earlier one beyond doubt. It is held back: old data alone proposes nothing.
 """
@@ -16,7 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.learning.confidence import wilson_lower_bound, wilson_upper_bound
+from bot.learning.confidence import (
+    excess_rate_confidence,
+    wilson_lower_bound,
+    wilson_upper_bound,
+)
 from bot.learning.findings import Finding, SignalContext
 from bot.learning.outcomes import bonferroni_z
 from bot.learning.scope import Verdict
@@ -26,6 +34,7 @@ from bot.logs.usage import UsageReport
 
 RECENT, EARLIER = "recent", "earlier"
 LOOKS = 2  # the whole window and the recent one
+MAJORITY = 0.5  # an adoption is what most recent cases do
 
 Key = tuple[str, ...]
 
@@ -125,12 +134,23 @@ def look_at_time(
             )
     z_recent = bonferroni_z(z, LOOKS)
     for key, now in sorted(recent.items()):
-        if key in selected_keys:
+        if key in selected_keys or not now.cases:
             continue
-        now.confidence = signal.confidence(now, z_recent)
         before = at(earlier, earlier_report, key)
-        if verdict(now) is None and _significantly_above(now, before, z_recent):
+        if not _significantly_above(now, before, z_recent):
+            continue
+        if wilson_lower_bound(now.hits, now.cases, z_recent) < MAJORITY:
+            continue
+        base_hits, base_cases = (before.hits, before.cases) if before else (0, 0)
+        now.confidence = excess_rate_confidence(
+            now.hits, now.cases, base_hits, base_cases, z_recent
+        )
+        if verdict(now) is None:
             now.details["timeline"] = timeline(key, now, before)
-            now.details["recentLookConfidenceZ"] = round(z_recent, 4)
+            now.details["adoption"] = {
+                "confidence": "excess over the earlier rate",
+                "z": round(z_recent, 4),
+                "signalConfidence": round(signal.confidence(now, z_recent), 4),
+            }
             look.adopted.append(now)
     return look

@@ -18,7 +18,7 @@ import duckdb
 from bot.knowledge.repository import KnowledgeBase
 from bot.logs.error_text import normalise_error
 from bot.logs.events import OutcomeStatus, SettingValue
-from bot.logs.redact import redact
+from bot.logs.redact import SECRET_VALUE, names_a_secret, redact
 from bot.logs.usage import (
     Anomaly,
     DayOutcomes,
@@ -369,10 +369,20 @@ def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> boo
     con.execute(_WORKFLOWS.replace("{weak}", weak))
     if options.cluster is not None:
         con.execute(f"DELETE FROM wf WHERE cluster IS DISTINCT FROM {_literal(options.cluster)}")
+    _redact_clusters(con)
     periods = _split_periods(con, options.recent_days)
     con.execute(_SOLUTIONS)
     con.execute(_FACTS)
     return periods
+
+
+def _redact_clusters(con: duckdb.DuckDBPyConnection) -> None:
+    """Cluster names are user text too: redacted once per distinct name, before any scope is
+    keyed by them."""
+    names = [row[0] for row in con.execute("SELECT DISTINCT cluster FROM wf").fetchall()]
+    changed = [(redact(n), n) for n in names if n is not None and redact(n) != n]
+    if changed:
+        con.executemany("UPDATE wf SET cluster = ? WHERE cluster = ?", changed)
 
 
 def _split_periods(con: duckdb.DuckDBPyConnection, recent_days: int) -> bool:
@@ -456,7 +466,12 @@ def _items(con: duckdb.DuckDBPyConnection, reports: Reports, strong: float, peri
         if item is None:
             anomaly: AnomalyKind = "unknown_pattern" if kind == "pattern" else "unknown_policy"
             report.anomalies.append(
-                Anomaly(kind=anomaly, id=item_id, workflows=int(named), example_workflow=example)
+                Anomaly(
+                    kind=anomaly,
+                    id=redact(item_id),
+                    workflows=int(named),
+                    example_workflow=redact(example),
+                )
             )
             continue
         item.times_recommended = int(recommended)
@@ -473,7 +488,7 @@ def _items(con: duckdb.DuckDBPyConnection, reports: Reports, strong: float, peri
                     kind="used_without_retrieval",
                     id=item_id,
                     workflows=int(unlisted),
-                    example_workflow=unlisted_eg,
+                    example_workflow=redact(unlisted_eg),
                 )
             )
     for report in reports.values():
@@ -536,7 +551,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
             report.solution_profiles.append(
                 SolutionProfile.model_construct(
                     patterns=[str(p) for p in patterns],
-                    kinds=[str(k) for k in kinds or []],
+                    kinds=[redact(str(k)) for k in kinds or []],
                     workflows=int(workflows),
                     deployed=int(deployed),
                     failed=int(failed),
@@ -554,7 +569,8 @@ def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports, periods:
         if report is not None:
             item_id, kind, count = row[_SCOPE_COLUMNS:]
             owners[id(report)] = report
-            additions[(id(report), item_id)][kind] = int(count)
+            kinds = additions[(id(report), item_id)]
+            kinds[redact(kind)] = kinds.get(redact(kind), 0) + int(count)
     for (key, item_id), kinds in additions.items():
         owners[key].patterns[item_id].common_additions = _most_common(kinds)
 
@@ -567,34 +583,46 @@ def _co_usage(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
             report.co_usage.append(PairUsage(a=a, b=b, workflows=int(count)))
 
 
-def _setting_value(text: str | None) -> SettingValue:
+def _setting(path: str, text: str | None) -> tuple[str, SettingValue]:
+    """A setting as it may be kept: path redacted, and the value redacted, or replaced by a
+    marker when the path names a secret (a password is never evidence, whatever it looks like)."""
     value: SettingValue = None if text is None else json.loads(text)
-    return value
+    if names_a_secret(path):
+        value = SECRET_VALUE
+    elif isinstance(value, str):
+        value = redact(value)
+    return redact(path), value
 
 
 def _settings(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
     sql = _SETTING_PAIRS + _grouped(
         _SETTINGS, "path, value", periods, kind_keys="path, value, kind"
     )
-    found: dict[int, dict[tuple[str, str | None], SettingUsage]] = defaultdict(dict)
-    kinds: dict[tuple[int, str, str | None], dict[str, int]] = defaultdict(dict)
+    # Keyed by the kept (redacted) setting: two secrets become one entry, their counts added
+    # (each workflow has one value per path, so the sums still count workflows).
+    found: dict[int, dict[str, SettingUsage]] = defaultdict(dict)
+    kinds: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     owners: dict[int, UsageReport] = {}
     for row in con.execute(sql).fetchall():
         report = _target(reports, row)
         if report is None:
             continue
-        path, value, kind, count = row[_SCOPE_COLUMNS:]
+        raw_path, raw_value, kind, count = row[_SCOPE_COLUMNS:]
+        path, value = _setting(str(raw_path), raw_value)
+        key = json.dumps([path, value])
         owners[id(report)] = report
         if kind is None:
-            found[id(report)][(str(path), value)] = SettingUsage(
-                path=str(path), value=_setting_value(value), deployed_workflows=int(count)
-            )
+            usage = found[id(report)].get(key)
+            if usage is None:
+                found[id(report)][key] = SettingUsage(path=path, value=value, deployed_workflows=0)
+                usage = found[id(report)][key]
+            usage.deployed_workflows += int(count)
         else:
-            kinds[(id(report), str(path), value)][str(kind)] = int(count)
-    for key, settings in found.items():
-        for (path, value), usage in settings.items():
-            usage.kinds = dict(sorted(kinds[(key, path, value)].items()))
-        owners[key].settings = sorted(
+            kinds[(id(report), key)][redact(str(kind))] += int(count)
+    for owner, settings in found.items():
+        for key, usage in settings.items():
+            usage.kinds = dict(sorted(kinds[(owner, key)].items()))
+        owners[owner].settings = sorted(
             settings.values(), key=lambda s: (-s.deployed_workflows, s.path, json.dumps(s.value))
         )
 
@@ -621,11 +649,11 @@ def _weak_intents(
         best_id, best_score = _best(patterns or [])
         status_value: OutcomeStatus | None = status
         weak_intent = WeakIntent(
-            workflow_id=workflow_id,
+            workflow_id=redact(workflow_id),
             intent=_shorten(redact(intent or ""), options.max_intent_length),
-            best_pattern=best_id,
+            best_pattern=None if best_id is None else redact(best_id),
             best_score=best_score,
-            kinds=[str(k) for k in kinds or []],
+            kinds=[redact(str(k)) for k in kinds or []],
             status=status_value,
             cluster=cluster,
             ts=_utc(ts) or dt.datetime.min.replace(tzinfo=dt.UTC),

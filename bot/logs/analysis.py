@@ -19,6 +19,7 @@ from bot.logs.aggregate import AggregationOptions, aggregate_usage, deduplicate
 from bot.logs.classify import MAX_LINE_BYTES, load_lines
 from bot.logs.quarantine import RejectedLine, default_quarantine_path, write_quarantine
 from bot.logs.reader import LogFile, log_files
+from bot.logs.redact import redact
 from bot.logs.usage import UsageReport
 
 # How many rejected lines and conflicting event ids are shown one by one before a summary.
@@ -77,7 +78,9 @@ def _rejected(con: duckdb.DuckDBPyConnection) -> Iterator[RejectedLine]:
     cursor = con.execute(_REJECTED)
     while batch := cursor.fetchmany(10_000):
         for source, reason, line in batch:
-            yield RejectedLine(str(source), str(reason), str(line))
+            # Reasons quote the offending value: redacted like any log text. The line itself
+            # is kept verbatim in the quarantine file (a local file; nothing is lost).
+            yield RejectedLine(str(source), redact(str(reason)), str(line))
 
 
 def _set_aside_rejected(
@@ -88,11 +91,11 @@ def _set_aside_rejected(
         return 0
     if strict:
         source, reason, _ = first[0]
-        raise LogFormatError(f"{source}: {reason}")
+        raise LogFormatError(f"{source}: {redact(str(reason))}")
     path = quarantine_path or default_quarantine_path(config.state_dir)
     count = write_quarantine(_rejected(con), path)
     for source, reason, _ in first:
-        warn(f"{source}: {reason}")
+        warn(f"{source}: {redact(str(reason))}")
     more = f" ({count - len(first)} more not shown)" if count > len(first) else ""
     warn(f"{count} log line(s) rejected{more}; kept in {path}")
     return count
@@ -100,7 +103,10 @@ def _set_aside_rejected(
 
 def _warn_conflicts(conflicts: Sequence[str]) -> None:
     for event_id in conflicts[:SHOWN_PROBLEMS]:
-        warn(f"event {event_id!r} was delivered with different content; kept the first by time")
+        warn(
+            f"event {redact(event_id)!r} was delivered with different content; "
+            "kept the first by time"
+        )
     if len(conflicts) > SHOWN_PROBLEMS:
         warn(f"{len(conflicts)} event ids were delivered with different content")
 

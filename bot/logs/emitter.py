@@ -43,8 +43,12 @@ class WorkflowLog:
         self._cluster = cluster
 
     def _write(self, event: RetrievedEvent | SolutionEvent | OutcomeEvent) -> None:
+        # UTF-8 as is (no \u escapes): the reader's fast check takes lines that are exactly as
+        # long as their re-serialised fields, which an escaped character is not.
         line = json.dumps(
-            event.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")
+            event.model_dump(mode="json", by_alias=True, exclude_none=True),
+            separators=(",", ":"),
+            ensure_ascii=False,
         )
         if isinstance(self._target, Path):
             self._target.parent.mkdir(parents=True, exist_ok=True)

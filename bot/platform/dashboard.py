@@ -290,7 +290,10 @@ def publish_dashboard(
     report: UsageReport | None,
     engine_held: Sequence[Mapping[str, Any]],
 ) -> None:
-    """Write the dashboard; a closed one stays closed unless proposals.reopenDashboard."""
+    """Write the dashboard; a closed one stays closed unless proposals.reopenDashboard.
+
+    A dry run only renders it (`outcome.dashboard_body`), so the preview shows it too.
+    """
     body = render_dashboard(
         report,
         outcome.results,
@@ -299,6 +302,9 @@ def publish_dashboard(
         outcome.base,
         config.learning.resubmit_growth,
     )
+    outcome.dashboard_body = body
+    if outcome.dry_run:
+        return
     status = platform.upsert_dashboard(
         DASHBOARD_TITLE,
         body,

@@ -259,10 +259,16 @@ class Proposer:
         path = self._loaded_from(suggestion) or item_path(
             suggestion, paths.patterns, paths.policies
         )
+        old_text = self.repo.read_file(self.base_sha, path)
+        if suggestion.type in _CREATES and old_text is not None:
+            # Made by hand (or merged from elsewhere) meanwhile: nothing left to propose.
+            result.status = ProposalStatus.SKIPPED
+            result.reason = f"{path} already exists on {self.base}"
+            return result
         try:
             change = render_change(
                 suggestion,
-                self.repo.read_file(self.base_sha, path),
+                old_text,
                 paths.patterns,
                 paths.policies,
                 path=path,
@@ -634,7 +640,7 @@ def propose(
         _propose(proposer, suggestions, outcome)
     except PlatformUnavailableError as exc:
         outcome.stopped = str(exc)
-    if config.proposals.dashboard and not dry_run and outcome.stopped is None:
+    if config.proposals.dashboard and outcome.stopped is None:
         from bot.platform.dashboard import publish_dashboard
 
         try:
@@ -676,8 +682,6 @@ def _propose(
             if mine is not None and mine.reason
             else proposer.obsolete_reason(metadata, results)
         )
-        if mine is not None and mine.status is ProposalStatus.SKIPPED:
-            reason = f"the change is already on {proposer.base}"
         # Listed before the platform work, so a failure still shows the open pull request.
         placeholder = ProposalResult.of_proposal(proposal, metadata, ProposalStatus.PENDING)
         placeholder.reason = reason

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.learning.suggestion import Suggestion
-from bot.platform.base import OPEN_STATUSES, Proposal, ProposalStatus
+from bot.platform.base import Proposal, ProposalStatus
 from bot.platform.pr_body import ProposalMetadata, title_of
 
 
@@ -85,6 +85,7 @@ class ProposeOutcome:
     results: list[ProposalResult] = field(default_factory=list)
     dashboard: str | None = None
     dashboard_url: str | None = None
+    dashboard_body: str | None = None  # what the dashboard says (or would say, in a dry run)
     stopped: str | None = None
     acknowledged: list[str] = field(default_factory=list)  # rejections answered this run
     warnings: list[str] = field(default_factory=list)
@@ -94,7 +95,3 @@ class ProposeOutcome:
         for result in self.results:
             counts[result.status.value] = counts.get(result.status.value, 0) + 1
         return counts
-
-    def open_results(self) -> list[ProposalResult]:
-        """The pull requests open after this run (would be, in a dry run)."""
-        return [result for result in self.results if result.status in OPEN_STATUSES]

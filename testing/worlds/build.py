@@ -217,7 +217,16 @@ class _Builder:
         for rank, name in enumerate(plan.background):
             self.plain(name, 0.1 / (rank + 1) ** 0.8 / len(plan.background) * 2)
         settings = self._settings()
-        missing = [p for p in plan.patterns if p not in self.patterns]
+        seen = {
+            item
+            for family in self.families
+            for item in (
+                *(lead[0] for lead in family.leading),
+                *(item for used, _, _ in family.choices for item in used),
+                *family.fallback_used,
+            )
+        }
+        missing = [p for p in self.patterns if p not in seen and p != plan.filled_gap[0]]
         if missing:
             raise ValueError(f"{plan.name}: patterns never given a role: {missing}")
         self.truth.append(

@@ -71,7 +71,6 @@ def charts_plan(folder: Path) -> WorldPlan:
             "minio",
             "jenkins",
             "harbor",
-            "matomo",
         ),
         partner=("kong", "wordpress", "HorizontalPodAutoscaler"),
         partner_share=0.85,

@@ -9,7 +9,6 @@ real rejection rule) and a real Drafter implementation that renames drafts, not 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +126,7 @@ class World(Protocol):
     def before_run(self) -> None: ...
     def merge(self, branch: str) -> None: ...
     def close(self, branch: str) -> None: ...
-    def push_as_human(self, branch: str, path: str, text: str) -> None: ...
+    def push_as_human(self, branch: str, path: str, text: str) -> str: ...
     def change_main(self, path: str, text: str | None) -> None: ...
     def close_dashboard(self) -> None: ...
     def tick(self, action: str, fingerprint: str) -> None: ...
@@ -170,8 +169,8 @@ class LocalWorld:
     def close(self, branch: str) -> None:
         git(self.root, "branch", "-q", "-D", branch)
 
-    def push_as_human(self, branch: str, path: str, text: str) -> None:
-        commit_as_human(self.root, branch, path, text)
+    def push_as_human(self, branch: str, path: str, text: str) -> str:
+        return commit_as_human(self.root, branch, path, text)
 
     def change_main(self, path: str, text: str | None) -> None:
         if text is None:
@@ -258,8 +257,8 @@ class GitHubSeason:
     def close(self, branch: str) -> None:
         self.standin.close(self._number(branch))
 
-    def push_as_human(self, branch: str, path: str, text: str) -> None:
-        commit_as_human(self.world.bare, branch, path, text)
+    def push_as_human(self, branch: str, path: str, text: str) -> str:
+        return commit_as_human(self.world.bare, branch, path, text)
 
     def change_main(self, path: str, text: str | None) -> None:
         self.world.sync_clone()
@@ -369,11 +368,3 @@ def scheduled_run(
 def statuses(outcome: ProposeOutcome) -> dict[str, str]:
     """Fingerprint -> status of every result of a run."""
     return {result.fingerprint: result.status.value for result in outcome.results}
-
-
-def first_sentences(comments: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Each comment cut after its first clause, enough to tell which comment it is."""
-    return {
-        branch: [re.split(r"[:;.]", text, maxsplit=1)[0] for text in texts]
-        for branch, texts in comments.items()
-    }

@@ -89,8 +89,8 @@ def outcome(workflow_id: str, event_id: str, ts: str, status: str, **extra: Any)
 
 
 def line_of(data: dict[str, Any]) -> str:
-    """The compact JSON line of an event."""
-    return json.dumps(data, separators=(",", ":"))
+    """The compact JSON line of an event, as the emitter writes it (UTF-8, no \\u escapes)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def write_log(path: Path, lines: Iterable[dict[str, Any] | str]) -> Path:
