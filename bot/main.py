@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rebuild", action="store_true", help="drop and rebuild the collections from git"
     )
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="allow removing all of the index or more than half of it (the knowledge base shrank)",
+    )
 
     p = sub.add_parser("recommend", help="retrieve the patterns and policies that match an intent")
     p.add_argument("intent", help="what the user wants to deploy, in plain language")

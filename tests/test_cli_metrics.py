@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,6 +129,34 @@ def test_metrics_strict_exits_1_with_file_and_line(
                           "--no-index")  # fmt: skip
     assert (code, out) == (1, "")
     assert err == f"patternbot: {log}:5: missing field 'eventId'\n"
+
+
+def test_metrics_refuses_a_gzip_file_with_a_crc_error(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "".join(json.dumps(event) + "\n" for event in LOGS).encode()
+    data = gzip.compress(text)
+    broken = tmp_path / "w.jsonl.gz"
+    broken.write_bytes(data[:-8] + bytes(b ^ 0xFF for b in data[-8:-4]) + data[-4:])
+    crc = zlib.crc32(text)
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(broken),
+                          "--no-index")  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err == (
+        f"patternbot: {broken}: not a readable gzip file (truncated or corrupt: CRC check failed "
+        f"{crc ^ 0xFFFFFFFF:#x} != {crc:#x}); the file was not read\n"
+    )
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_metrics_since_outside_the_calendar_is_a_usage_error(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], when: str
+) -> None:
+    log = write_log(tmp_path / "w.jsonl", LOGS)
+    code, out, err = _run(capsys, "metrics", "--repo", str(repo), "--logs", str(log),
+                          "--since", when, "--no-index")  # fmt: skip
+    assert (code, out) == (2, "")
+    assert err == f"patternbot: error: --since: {when!r} is outside years 1-9999 in UTC\n"
 
 
 def test_metrics_missing_log_exits_1(

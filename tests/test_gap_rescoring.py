@@ -14,20 +14,27 @@ from tests.support.learning import knowledge_base, learning_config, standard_kb
 from tests.test_signals_gaps import GPU_INTENTS
 
 SCALED = ["Deployment", "HorizontalPodAutoscaler", "Service"]
-# Written after the logged requests found nothing: one of its triggers now matches them. Its
-# naming text and its wider resources keep it from looking like a duplicate of the gap's draft.
-ML_PLATFORM = pattern_data(
-    "ml-platform",
-    description="Machine-learning platform with notebooks, feature store and experiment tracking",
-    triggers=["gpu model inference", "ml platform"],
+# Written after the logged requests found nothing: one of its triggers now matches them (0.64
+# and up), while its long description keeps its naming text from looking like a duplicate of the
+# gap's draft (0.47, under learning.duplicateSimilarity): deduplication would not catch it.
+WORKBENCH = pattern_data(
+    "analytics-workbench",
+    description=(
+        "Shared analytics workbench with Jupyter notebooks, a feature store, experiment "
+        "tracking, batch scoring jobs and dashboards for every data team"
+    ),
+    triggers=[
+        "gpu model inference",
+        "workbench",
+        "notebooks",
+        "feature store",
+        "experiment tracking",
+    ],
     suggestedResources=[
         "Deployment",
         "Service",
         "HorizontalPodAutoscaler",
         "PersistentVolumeClaim",
-        "ConfigMap",
-        "Secret",
-        "ServiceAccount",
     ],
     createdAt="2026-02-01",
 )
@@ -45,16 +52,18 @@ def _run(tmp_path: Path, minilm: MiniLMOnnxEmbedder, *extra: dict[str, object]) 
         index=None,
         history=InMemoryDecisionHistory(),
     )
-    return [f"{s.type.value} {s.item_id}" for s in run.suggestions] + [
-        f"held {h.item}: {h.reason}" for h in run.held_back
-    ]
+    return [
+        f"{s.type.value} {'/'.join(s.draft['suggestedResources'])}" for s in run.suggestions
+    ] + [f"held {h.item}: {h.reason}" for h in run.held_back]
 
 
 def test_a_gap_a_pattern_has_filled_since_the_logs_is_not_proposed(
     tmp_path: Path, minilm: MiniLMOnnxEmbedder
 ) -> None:
-    assert _run(tmp_path / "before", minilm) == ["create_pattern model-inference"]
+    assert _run(tmp_path / "before", minilm) == [
+        "create_pattern Deployment/HorizontalPodAutoscaler/Service"
+    ]
 
-    # The logged scores (0.31) predate ml-platform; re-scored today, its trigger matches every
-    # request, so the gap is neither proposed again nor listed.
-    assert _run(tmp_path / "after", minilm, ML_PLATFORM) == []
+    # The logged scores (0.31) predate analytics-workbench; re-scored today, its trigger matches
+    # every request, so the gap is neither proposed again nor listed.
+    assert _run(tmp_path / "after", minilm, WORKBENCH) == []

@@ -27,7 +27,12 @@ from tests.support.lifecycle import (
     scheduled_run,
     statuses,
 )
-from tests.support.platform import WEB_APP_YAML, GitHubWorld, make_platform_kb
+from tests.support.platform import (
+    WEB_APP_YAML,
+    GitHubWorld,
+    assert_responses_match_openapi,
+    make_platform_kb,
+)
 
 A = "patternbot/update-pattern/stateless-web-app-fp-a"
 A2 = "patternbot/update-pattern/stateless-web-app-fp-a2"
@@ -305,6 +310,9 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     }
     assert run9.dashboard == "unchanged"
     assert world.snapshot() == before
+    if isinstance(world, GitHubSeason):
+        # Every answer the stand-in gave (closing, deleting, reopening too) is GitHub's shape.
+        assert_responses_match_openapi(world.world)
     assert_state(world, [A2, E, F, G], [A, A2, B, E, F, G], [C], season_comments)
 
 

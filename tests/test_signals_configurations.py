@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.config import Config
 from bot.index.embeddings import MiniLMOnnxEmbedder
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import Policy
 from bot.learning.engine import SuggestionRun, suggest
 from bot.learning.history import InMemoryDecisionHistory
 from bot.learning.suggestion import SuggestionType, fingerprint_of
+from bot.logs.analysis import analyse_logs
 from bot.logs.usage import SettingUsage
 from tests.support.learning import (
     knowledge_base,
@@ -23,6 +25,7 @@ from tests.support.learning import (
     report,
     standard_kb,
 )
+from tests.support.logs import make_kb, outcome, solution, write_log
 
 READ_ONLY = "spec.template.spec.containers[].securityContext.readOnlyRootFilesystem"
 SECCOMP = "spec.template.spec.securityContext.seccompProfile.type"
@@ -329,3 +332,33 @@ def test_a_setting_adopted_in_the_recent_window_is_proposed_with_its_timeline(
     timeline = suggestion.evidence.details["timeline"]
     assert (timeline["recent"]["hits"], timeline["earlier"]["hits"]) == (90, 0)
     assert (timeline["earlier"]["cases"], timeline["whole"]["cases"]) == (300, 400)
+
+
+def test_a_redacted_value_is_never_required_by_a_policy(tmp_path: Path) -> None:
+    # The log reader replaces values it takes for secrets; a policy cannot require the mask.
+    kb = _kb_with(tmp_path, policy_data("other", description="Images must be signed"))
+    path = "spec.template.spec.containers[0].env.LOG_FORMAT"
+    run = _run(kb, [SettingUsage(path=path, value="[REDACTED:secret]", deployed_workflows=96)])
+    assert run.suggestions == []
+
+
+def test_a_boolean_flag_named_like_a_secret_reaches_the_engine(
+    tmp_path: Path, logs_config: Config
+) -> None:
+    # `automountServiceAccountToken` names a token, but `false` cannot be one: the log reader
+    # keeps the flag (it masked it, and the kyverno world's planted policy had no candidate).
+    lines = []
+    for n in range(12):
+        settings = {"spec.template.spec.automountServiceAccountToken": False, "db.password": "x1"}
+        lines += [
+            solution(f"w{n}", f"s{n}", "2026-03-01T10:01:00Z", ["web"], ["Deployment"],
+                     settings=settings),
+            outcome(f"w{n}", f"o{n}", "2026-03-01T10:02:00Z", "deployed"),
+        ]  # fmt: skip
+    path = write_log(tmp_path / "logs.jsonl", lines)
+    usage = analyse_logs(logs_config, make_kb({"web": ["Deployment"]}), [str(path)])
+    values = {s.path: s.value for s in usage.settings}
+    assert values == {
+        "spec.template.spec.automountServiceAccountToken": False,
+        "db.password": "[REDACTED:secret]",
+    }

@@ -8,7 +8,8 @@ from pathlib import Path
 from bot.learning.confidence import excess_rate_confidence
 from bot.learning.engine import suggest
 from bot.learning.history import InMemoryDecisionHistory
-from bot.logs.usage import UsageReport, Window
+from bot.learning.suggestion import SuggestionType
+from bot.logs.usage import SettingUsage, UsageReport, Window
 from tests.support.learning import learning_config, report, standard_kb, usage
 
 RECENT = Window(
@@ -143,3 +144,33 @@ def test_a_steady_regularity_is_proposed_on_the_whole_window(tmp_path: Path) -> 
     [suggestion] = run.suggestions
     assert (suggestion.evidence.hits, suggestion.evidence.cases) == (170, 200)
     assert "timeline" not in suggestion.evidence.details
+
+
+def test_a_setting_adopted_recently_gets_the_same_time_rule(tmp_path: Path) -> None:
+    kb = standard_kb(tmp_path)
+    path = "spec.template.spec.automountServiceAccountToken"
+
+    def part(hits: int, deployed: int, window: Window) -> UsageReport:
+        carried = SettingUsage(
+            path=path, value=False, deployed_workflows=hits, kinds={"Deployment": hits}
+        )
+        return report(
+            window=window,
+            deployed_solutions=deployed,
+            workflows_with_solution=deployed,
+            settings=[carried],
+        )
+
+    # 22% over the whole window; 67% of the last 30 days; never before.
+    rep = part(2763, 12383, Window(start=EARLIER.start, end=RECENT.end))
+    rep.periods = {"recent": part(2763, 4149, RECENT), "earlier": part(0, 8234, EARLIER)}
+    run = suggest(
+        learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
+    )
+
+    [suggestion] = run.suggestions
+    assert suggestion.type is SuggestionType.CREATE_POLICY
+    assert (suggestion.evidence.hits, suggestion.evidence.cases) == (2763, 4149)
+    assert suggestion.reason.endswith(
+        "newly adopted: 67% (2763 of 4149) in the last 30 days against 0% (0 of 8234) before"
+    )

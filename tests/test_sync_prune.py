@@ -1,4 +1,4 @@
-"""`sync` never empties most of the index by accident (issue 10 item 12): `--prune` says it's meant."""
+"""`sync` never empties most of the index by accident (issue 10 item 12); `--prune` means it."""
 
 from __future__ import annotations
 

@@ -15,9 +15,17 @@ from bot.knowledge.repository import load_knowledge_base
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.repo)
-    kb = load_knowledge_base(config.root, config.paths.patterns, config.paths.policies)
+    kb = load_knowledge_base(
+        config.root, config.paths.patterns, config.paths.policies, state_dir=config.state_dir
+    )
     with open_index(config) as index:
-        report = sync_index(index, load_embedder(config.embedding), kb, rebuild=args.rebuild)
+        report = sync_index(
+            index,
+            load_embedder(config.embedding),
+            kb,
+            rebuild=args.rebuild,
+            prune=args.prune,
+        )
     if report.rebuilt:
         # A rebuild re-embeds everything and was perhaps not asked for: never do it silently.
         progress(f"rebuilt the index from git: {report.rebuilt}")

@@ -228,7 +228,5 @@ def load_embedder(config: EmbeddingConfig, *, quick_start: bool = False) -> Embe
                 )
             _LOADED[key] = FastEmbedEmbedder(config.model, batch_size=config.batch_size)
         else:
-            _LOADED[key] = MiniLMOnnxEmbedder(
-                batch_size=config.batch_size, quick_start=quick_start
-            )
+            _LOADED[key] = MiniLMOnnxEmbedder(batch_size=config.batch_size, quick_start=quick_start)
     return _LOADED[key]

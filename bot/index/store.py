@@ -163,11 +163,13 @@ class Index(abc.ABC):
         search and a lexical IDF search, `candidates_for(limit)` each; `deprecated: true` items
         left out when asked. The engine searches; the fusion is ours (bot/index/fusion.py), so
         equal scores order the same way in every engine and every run."""
+        depth = candidates_for(limit)
+        # Twice the candidates, cut in our order: items tied at the cut-off stay the same ones.
         lists = self.search(
-            kind, dense, sparse if sparse.indices else None, candidates_for(limit),
+            kind, dense, sparse if sparse.indices else None, 2 * depth,
             exclude_deprecated=exclude_deprecated,
         )  # fmt: skip
-        fused = rrf(lists, RRF_WEIGHTS[: len(lists)], RRF_K)[:limit]
+        fused = rrf(lists, RRF_WEIGHTS[: len(lists)], RRF_K, depth)[:limit]
         return self.hits(kind, [item_id for item_id, _ in fused])
 
     @abc.abstractmethod

@@ -16,13 +16,14 @@ from typing import Any
 from bot.errors import KnowledgeBaseError
 from bot.index.embeddings import Embedder
 from bot.index.sparse import document_vector
-from bot.index.store import Index, IndexPoint, Kind
+from bot.index.store import KINDS, Index, IndexPoint, Kind
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import Pattern, Policy
 
 CONTENT_HASH = "contentHash"
 EMBEDDING_MODEL = "embeddingModel"
 USAGE_METRICS = "usageMetrics"
+MAX_LISTED = 20  # removed ids named in the refusal
 
 
 def _content_keys(model: type[Pattern] | type[Policy]) -> frozenset[str]:
@@ -157,16 +158,52 @@ def _sync_kind(
     report.removed += len(removed)
 
 
+def _refuse_mass_removal(index: Index, kb: KnowledgeBase) -> None:
+    """Raise when sync would remove all of the index, or more than half of it.
+
+    A wrong `--repo` or patterns path looks like a knowledge base that lost its items; on a shared
+    server that would empty the team's index. `--prune` says the shrinking is meant.
+    """
+    stored = 0
+    removed: list[str] = []
+    for kind in KINDS:
+        if not index.exists(kind):
+            continue
+        ids = index.payloads(kind)
+        items = kb.patterns if kind == "pattern" else kb.policies
+        stored += len(ids)
+        removed.extend(sorted(set(ids) - set(items)))
+    if not removed or (len(removed) < stored and len(removed) * 2 <= stored):
+        return
+    share = "all of them" if len(removed) == stored else "more than half"
+    shown = ", ".join(removed[:MAX_LISTED]) + (
+        f", and {len(removed) - MAX_LISTED} more" if len(removed) > MAX_LISTED else ""
+    )
+    raise KnowledgeBaseError(
+        f"sync would remove {len(removed)} of the {stored} items in the index ({share}): "
+        f"{shown}; nothing was changed. If the knowledge base really shrank, run "
+        "`patternbot sync --prune`; if not, check paths in patternbot.yaml and --repo"
+    )
+
+
 def sync_index(
-    index: Index, embedder: Embedder, kb: KnowledgeBase, *, rebuild: bool = False
+    index: Index,
+    embedder: Embedder,
+    kb: KnowledgeBase,
+    *,
+    rebuild: bool = False,
+    prune: bool = False,
 ) -> SyncReport:
-    """Make the index mirror `kb`; refuses an invalid knowledge base, which would drop items."""
+    """Make the index mirror `kb`; refuses an invalid knowledge base, which would drop items,
+    and (unless `prune`) removing all of the index or more than half of it."""
     if kb.problems:
         listed = "\n  ".join(str(problem) for problem in kb.problems)
         raise KnowledgeBaseError(
             f"cannot sync: the knowledge base has {len(kb.problems)} problem(s) "
             f"(syncing it would remove items from the index):\n  {listed}"
         )
+    if not prune:
+        _refuse_mass_removal(index, kb)
     report = SyncReport()
     _sync_kind(index, embedder, "pattern", kb.patterns, report, rebuild)
     _sync_kind(index, embedder, "policy", kb.policies, report, rebuild)

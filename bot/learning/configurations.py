@@ -52,6 +52,8 @@ _SECRET_NAME = re.compile(r"password|passwd|token|secret|credential|api[_-]?key|
 # word: `RuntimeDefault`, `Always`, `3`; never `https://...` or `a b c`.
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _PLAIN_SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}(\[[0-9*]*\])?$")
+# What the log reader puts where a secret was (bot/logs/redact.py): never a value to require.
+_REDACTED = re.compile(r"\[REDACTED(?::[\w-]+)?\]|<redacted>", re.IGNORECASE)
 
 
 @dataclass
@@ -158,7 +160,11 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
         if meaning is not None and meaning.entry.presence:
             findings.append(_finding(ctx, usage, meaning, cases))
         else:
-            findings.extend(_finding(ctx, usage, meaning, cases, s) for s in usage.values)
+            findings.extend(
+                _finding(ctx, usage, meaning, cases, s)
+                for s in usage.values
+                if not (isinstance(s.value, str) and _REDACTED.search(s.value))
+            )
     return findings
 
 

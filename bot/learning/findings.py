@@ -30,7 +30,7 @@ class Finding:
     overall and per-cluster runs of a signal can be matched; `data` holds what the draft needs.
     """
 
-    signal: str  # a SignalName; str while thin adapters still pass their own constant
+    signal: str  # a SignalName (a StrEnum, so its plain value is accepted too)
     key: tuple[str, ...]
     hits: int
     cases: int

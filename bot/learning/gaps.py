@@ -51,16 +51,20 @@ def _core(solved: list[WeakIntent], share: float) -> tuple[list[str], Counter[st
 
 
 def _serving_patterns(ctx: SignalContext, core: list[str]) -> list[Pattern]:
-    """Live patterns that suggest at least half of `core`: the only ones that can fill the gap.
+    """Live patterns whose resources overlap `core` as a duplicate's would: those that can fill it.
 
-    A pattern suggesting other resources does not serve these requests even when its words match
-    (and bounding the comparison keeps large knowledge bases cheap to re-score).
+    The overlap is deduplication's (Jaccard at least `learning.duplicateResourceOverlap`). A
+    pattern suggesting other resources does not serve these requests even when its words match,
+    and bounding the comparison keeps large knowledge bases cheap to re-score.
     """
-    needed = (len(core) + 1) // 2
+    wanted = set(core)
+    needed = ctx.settings.duplicate_resource_overlap
     return [
         pattern
         for _id, pattern in sorted(ctx.kb.patterns.items())
-        if not pattern.deprecated and len(set(core) & set(pattern.suggested_resources)) >= needed
+        if not pattern.deprecated
+        and len(wanted & set(pattern.suggested_resources))
+        >= needed * len(wanted | set(pattern.suggested_resources))
     ]
 
 

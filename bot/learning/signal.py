@@ -9,7 +9,6 @@ zero on a report that shows no instance (to tell a regularity that stopped).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
@@ -18,7 +17,14 @@ from bot.learning.findings import Finding, SignalContext
 from bot.learning.suggestion import SignalName, Suggestion
 from bot.logs.usage import UsageReport
 
-__all__ = ["FunctionSignal", "Pooling", "ProportionSignal", "Signal", "SignalName", "registered"]
+__all__ = [
+    "Pooling",
+    "ProportionSignal",
+    "Signal",
+    "SignalName",
+    "could_be_a_regularity",
+    "registered",
+]
 
 
 class Pooling(StrEnum):
@@ -104,27 +110,6 @@ def could_be_a_regularity(hits: int, cases: int, threshold: float) -> bool:
     kind added in 20% of 100 uses is ruled out and not listed, while 5 of 12 cannot be ruled out.
     """
     return wilson_upper_bound(hits, cases) >= min(threshold, 0.5)
-
-
-Measure = Callable[[SignalContext, UsageReport], list[Finding]]
-Build = Callable[[SignalContext, list[Finding], UsageReport, set[str]], list[Suggestion]]
-
-
-class FunctionSignal(ProportionSignal):
-    """A signal still written as a module's `measure` and `build` functions (a thin adapter)."""
-
-    def __init__(self, name: SignalName, measure: Measure, build: Build) -> None:
-        self.name = name
-        self._measure = measure
-        self._build = build
-
-    def measure(self, ctx: SignalContext, report: UsageReport) -> list[Finding]:
-        return self._measure(ctx, report)
-
-    def build(
-        self, ctx: SignalContext, findings: list[Finding], report: UsageReport, taken_ids: set[str]
-    ) -> list[Suggestion]:
-        return self._build(ctx, findings, report, taken_ids)
 
 
 def registered() -> tuple[Signal, ...]:

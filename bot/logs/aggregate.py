@@ -587,7 +587,8 @@ def _setting(path: str, text: str | None) -> tuple[str, SettingValue]:
     """A setting as it may be kept: path redacted, and the value redacted, or replaced by a
     marker when the path names a secret (a password is never evidence, whatever it looks like)."""
     value: SettingValue = None if text is None else json.loads(text)
-    if names_a_secret(path):
+    # A true/false flag (`automountServiceAccountToken: false`) cannot carry a secret.
+    if names_a_secret(path) and not isinstance(value, bool):
         value = SECRET_VALUE
     elif isinstance(value, str):
         value = redact(value)

@@ -458,7 +458,7 @@ class Proposer:
         tip: str | None,
     ) -> None:
         """Someone else pushed: never touch the branch; say so (and any conflict) once each."""
-        if foreign:
+        if foreign and not metadata.human_edits:  # humanEdits: said by an earlier version too
             metadata = self._say_once(
                 existing,
                 metadata,

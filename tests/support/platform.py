@@ -269,6 +269,19 @@ def document(schema_name: str, **values: Any) -> dict[str, Any]:
     return data
 
 
+def assert_responses_match_openapi(world: GitHubWorld) -> None:
+    """Every answer the stand-in gave validates against GitHub's OpenAPI description."""
+    import jsonschema  # type: ignore[import-untyped]
+
+    checked = 0
+    for request in world.standin.requests:
+        if request.template:
+            schema = response_schema(request.method, request.template, request.status)
+            jsonschema.validate(request.body, schema)
+            checked += 1
+    assert checked > 0
+
+
 # --- the GitHub stand-in ------------------------------------------------------------------------
 
 
