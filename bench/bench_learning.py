@@ -152,6 +152,14 @@ def run_world(world: str, seed: int, events: int, repo: Path, embedder: Embedder
         "patternbot": _table(ours, planted),
         "baseline": _table(base, planted),
         "calibration": _calibration(all_scored),
+        # Candidates of the threshold-0 run at or above the default threshold that are not right
+        # (the default run may have dropped them: duplicates, cluster scope), for the docs.
+        "wrongAboveThreshold": [
+            f"{describe(j['proposal'])} conf {j['proposal']['confidence']:.2f} ({j['verdict']}"
+            f"{': ' + j['regularity'] if j['regularity'] else ''})"
+            for j in all_scored["judged"]
+            if j["verdict"] != "correct" and j["proposal"]["confidence"] >= 0.7
+        ],
         "falsePositives": _false_positives(ours),
         "misses": _misses(ours, candidates, planted, controls, kb_resources, held),
         "controlsHit": sorted(
@@ -454,6 +462,10 @@ def markdown_tables(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _engine_state() -> str:
     try:
         out = subprocess.run(
@@ -543,7 +555,11 @@ def main() -> None:
                 r = run_world(world, seed, events, args.repo.resolve(), embedder)
                 print_result(r)
                 runs.append(r)
+                if args.json:  # after every run, so a long run can be read while it goes on
+                    partial = {"runs": runs, "measuredAt": _now()}
+                    args.json.write_text(json.dumps(partial, indent=2, default=str) + "\n")
         results["runs"] = runs
+        results["measuredAt"] = _now()
         results["summary"] = {
             w: {
                 "patternbot": _sum_tables([r["patternbot"] for r in runs if r["world"] == w]),

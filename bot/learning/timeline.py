@@ -141,14 +141,20 @@ def look_at_time(
             continue
         if wilson_lower_bound(now.hits, now.cases, z_recent) < MAJORITY:
             continue
-        base_hits, base_cases = (before.hits, before.cases) if before else (0, 0)
-        now.confidence = excess_rate_confidence(
-            now.hits, now.cases, base_hits, base_cases, z_recent
-        )
+        if before is not None and before.cases > 0:
+            measured = "excess over the earlier rate"
+            now.confidence = excess_rate_confidence(
+                now.hits, now.cases, before.hits, before.cases, z_recent
+            )
+        else:
+            # Nothing before to compare with (say, a pattern first used recently): the recent
+            # share is judged on its own.
+            measured = "recent share"
+            now.confidence = signal.confidence(now, z_recent)
         if verdict(now) is None:
             now.details["timeline"] = timeline(key, now, before)
             now.details["adoption"] = {
-                "confidence": "excess over the earlier rate",
+                "confidence": measured,
                 "z": round(z_recent, 4),
                 "signalConfidence": round(signal.confidence(now, z_recent), 4),
             }

@@ -2,8 +2,10 @@
 
 Lines are read as raw text (one VARCHAR column, no quoting) so that every line keeps its file and
 line number, then checked with DuckDB's JSON functions: a Python loop over a million lines would
-be the bottleneck. The rules mirror `EVENT_ADAPTER.validate_json(line, strict=True)` from
-bot/logs/events.py; tests/test_aggregate_properties.py checks that the two agree.
+be the bottleneck. The rules mirror `is_valid_line` from bot/logs/events.py (the reference model);
+tests/test_aggregate_properties.py checks that the two agree. After loading, every file's bytes
+must be accounted for by the lines read (check_every_byte_read): a reader that drops a line fails
+the run instead of losing an event.
 
 Two passes keep this fast: every line is parsed once and accepted at once when it has the plain
 shape writers produce (the fast check); only the lines that fail it are checked field by field,
