@@ -141,7 +141,7 @@ def test_an_agent_workflow_through_mcp_is_logged_proposed_and_staged(
                         "number": pull["number"],
                         "title": "patternbot: add PodDisruptionBudget to stateless-web-app",
                         "url": pull["url"],
-                        "state": "open",
+                        "status": "open",
                         "confidence": pull["confidence"],
                     },
                     "notProposed": None,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.learning.suggestion import Suggestion
     from bot.logs.usage import UsageReport
     from bot.platform.proposer import Feedback
+    from bot.platform.state import ProposalRecordStatus
 
 STAGE = "learningSuggestions"
 FindingKind = Literal["resource_added", "weak_match", "shared_setting"]
@@ -42,7 +43,7 @@ class ProposalLink:
     number: int
     title: str
     url: str
-    state: str  # open, merged or closed
+    status: ProposalRecordStatus
     confidence: float
 
     def to_data(self) -> dict[str, Any]:
@@ -50,7 +51,7 @@ class ProposalLink:
             "number": self.number,
             "title": self.title,
             "url": self.url,
-            "state": self.state,
+            "status": self.status,
             "confidence": self.confidence,
         }
 
@@ -154,14 +155,15 @@ class _Proposals:
     def __init__(self, feedback: Feedback, config: Config) -> None:
         self._feedback = feedback
         self._growth = config.learning.resubmit_growth
-        self._by_fingerprint: dict[str, ProposalLink] = {}
-        for proposal in feedback.proposals:
-            metadata = proposal.metadata
-            if metadata is None or metadata.closed_reason is not None:
-                continue
-            self._by_fingerprint[metadata.fingerprint] = ProposalLink(
-                proposal.number, proposal.title, proposal.url, proposal.state, metadata.confidence
+        from bot.platform.state import records_of
+
+        self._by_fingerprint = {
+            record.fingerprint: ProposalLink(
+                record.number, record.title, record.url, record.status, record.confidence
             )
+            for record in records_of(feedback.proposals)
+            if record.status != "closed_obsolete"
+        }
 
     def link(self, fingerprint: str) -> ProposalLink | None:
         return self._by_fingerprint.get(fingerprint)
@@ -179,9 +181,9 @@ def _why_not(
     """The proposal for a suggestion, or the reason nothing proposes it (yet)."""
     if suggestion is not None:
         link = proposals.link(suggestion.evidence.fingerprint)
-        if link is not None and link.state == "open":
+        if link is not None and link.status == "open":
             return link, None
-        if link is not None and link.state == "closed":
+        if link is not None and link.status == "rejected":
             return link, "a reviewer closed the pull request that proposed this (rejected)"
         threshold = proposals.threshold(suggestion)
         if suggestion.confidence < threshold:
@@ -410,7 +412,7 @@ def stage_lines(stage: LearningStage) -> list[str]:
         if entry.proposal is not None:
             link = entry.proposal
             lines.append(
-                f"  proposed in #{link.number} ({link.state}, confidence {link.confidence:.2f}): "
+                f"  proposed in #{link.number} ({link.status}, confidence {link.confidence:.2f}): "
                 f"{link.title} {link.url}"
             )
         if entry.not_proposed:
