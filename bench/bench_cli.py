@@ -6,7 +6,7 @@ the minimum and median wall time and CPU time (user + system) of the whole proce
 `python -c pass` and `python -c "import numpy"` in the same run. Then it measures the warm API
 (bot.api.Recommender): construction once, then per-call latency.
 
-    python bench/bench_cli.py --runs 10
+    python bench/bench_cli.py --runs 10 [--compare-tree /tmp/before]
 """
 
 from __future__ import annotations
@@ -33,9 +33,16 @@ INTENTS = [
 ]
 
 
-def commands(repo: Path) -> dict[str, list[str]]:
+def commands(repo: Path, other: tuple[Path, Path] | None) -> dict[str, list[str]]:
     python = sys.executable
-    return {
+    extra = {}
+    if other is not None:
+        tree, other_repo = other
+        extra[f'recommend "..." --json, code at {tree}'] = [
+            "env", f"PYTHONPATH={tree}", python, "-m", "bot", "recommend", INTENTS[0],
+            "--repo", str(other_repo), "--json",
+        ]  # fmt: skip
+    return extra | {
         "python -c pass": [python, "-c", "pass"],
         'python -c "import numpy"': [python, "-c", "import numpy"],
         "patternbot --version": [python, "-m", "bot", "--version"],
@@ -64,6 +71,13 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--calls", type=int, default=200, help="warm API calls")
+    parser.add_argument(
+        "--compare-tree",
+        type=Path,
+        metavar="DIR",
+        help="another source tree (e.g. `git archive` of an older commit): its cold recommend, "
+        "on its own synced copy, in the same interleaved runs",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,14 +89,25 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        timings: dict[str, list[tuple[float, float]]] = {name: [] for name in commands(repo)}
+        other = None
+        if args.compare_tree:
+            other_repo = Path(tmp) / "kb-other"
+            shutil.copytree(repo, other_repo, ignore=shutil.ignore_patterns(".patternbot"))
+            subprocess.run(
+                ["env", f"PYTHONPATH={args.compare_tree}", sys.executable, "-m", "bot", "sync",
+                 "--repo", str(other_repo)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            other = (args.compare_tree, other_repo)
+        runs = commands(repo, other)
+        timings: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for _ in range(args.runs):
-            for name, command in commands(repo).items():
+            for name, command in runs.items():
                 timings[name].append(run_once(command))
         print(f"| whole process ({args.runs} interleaved runs) | wall min | median | CPU min |")
         print("|---|---:|---:|---:|")
-        for name, runs in timings.items():
-            walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+        for name, measured in timings.items():
+            walls, cpus = [w for w, _ in measured], [c for _, c in measured]
             print(
                 f"| `{name}` | {min(walls):.3f} s | {statistics.median(walls):.3f} s "
                 f"| {min(cpus):.3f} s |"

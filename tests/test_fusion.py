@@ -38,3 +38,12 @@ def test_equal_fused_scores_rank_by_item_id() -> None:
 def test_each_list_needs_a_weight() -> None:
     with pytest.raises(ValueError, match="2 ranked lists but 1 weights"):
         rrf([[("a", 1.0)], [("b", 1.0)]], (1.0,), 2)
+
+
+def test_a_tie_at_the_cut_off_keeps_the_same_items_whatever_the_engine_returned_first() -> None:
+    one_engine = [("d", 0.7), ("c", 0.7000000001), ("a", 0.9), ("b", 0.69999999)]
+    other_engine = [("b", 0.7), ("a", 0.9), ("d", 0.7), ("c", 0.7)]
+    # Scores equal to 5 significant digits are one tie, ranked by id; the cut keeps a, b.
+    assert ranked_ids(one_engine, 2) == ranked_ids(other_engine, 2) == ["a", "b"]
+    assert rrf([one_engine], (1.0,), 2, depth=2) == rrf([other_engine], (1.0,), 2, depth=2)
+    assert [item for item, _ in rrf([one_engine], (1.0,), 2, depth=2)] == ["a", "b"]

@@ -62,6 +62,7 @@ def write_hostile_logs(path: Path) -> Path:
     - one outcome fails with a token in its error; one line is rejected for a token in `ts`.
     """
     note = f"see {GITHUB_TOKEN}{WORKFLOW_COMMANDS} {LINK} {IMAGE} @acme/admins {PLACEHOLDER}"
+    markup = f"a{WORKFLOW_COMMANDS} {LINK} {IMAGE} @acme/admins {PLACEHOLDER}"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as stream:
         log = WorkflowLog(stream, cluster="prod-eu")
@@ -86,8 +87,9 @@ def write_hostile_logs(path: Path) -> Path:
                 resources=kinds,
                 settings={
                     "metadata.annotations.note": note,
-                    # Not in the settings vocabulary: a value convention, drafted with its value.
-                    "spec.template.spec.deliveryChannel": note,
+                    # Not in the settings vocabulary: a value convention, drafted with its value
+                    # (a value holding a redaction mask is never proposed, so no token here).
+                    "spec.template.spec.deliveryChannel": markup,
                     f"metadata.labels.{GITHUB_TOKEN}": "on",
                     "spec.template.spec.containers[0].env.DB_PASSWORD": PASSWORD,
                 },
@@ -228,6 +230,7 @@ def test_run_on_the_local_platform_leaks_nothing_and_renders_nothing_live(
     logs = write_hostile_logs(tmp_path / "logs" / "hostile.jsonl")
     summary = tmp_path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("PATTERNBOT_PROPOSALS_MAX_NEW_PER_RUN", "10")
     code, out, err = run_cli(
         capsys, "run", "--repo", str(platform_kb), "--logs", str(logs), "--platform", "local"
     )
@@ -236,7 +239,8 @@ def test_run_on_the_local_platform_leaks_nothing_and_renders_nothing_live(
     # The log really carried what it should: a rejected line, a policy and a pattern drafted.
     assert f"{logs}:{3 * WORKFLOWS + 1}: 'ts' is not an RFC 3339 time" in err
     branches = proposal_branches(platform_kb)
-    assert any(b.startswith("patternbot/create-policy/") for b in branches), out
+    kinds = sorted({b.split("/")[1] for b in branches})
+    assert kinds == ["create-pattern", "create-policy"], out
     assert all(BRANCH_NAME.match(b) for b in branches), branches
     assert leaked(" ".join(branches)) == []
 
@@ -252,6 +256,9 @@ def test_run_on_the_local_platform_leaks_nothing_and_renders_nothing_live(
         "summary": summary.read_text(encoding="utf-8"),
     }
     assert {name: leaked(text) for name, text in everything.items() if leaked(text)} == {}
+    # A commit message is printed by `git log` in CI too; a reason spanning lines could also
+    # forge a trailer (Patternbot-Fingerprint) the bot reads back.
+    assert command_lines(everything["commits"]) == []
     assert quarantine_reasons(state) == ["'ts' is not an RFC 3339 time: \"[REDACTED:github-token]\""]
 
     markdown = {"summary": everything["summary"]}

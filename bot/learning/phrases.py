@@ -52,6 +52,7 @@ _UNTRUSTED = re.compile(
     | \S+@\S+                          # e-mail addresses
     | (?<![\w])[@#]\S+                 # @mentions, #refs and #channels
     | <[^>]*>                          # HTML tags and <redacted> placeholders
+    | \[REDACTED(?::[\w-]+)?\]         # masks bot/logs/redact.py put where a secret was
     | `[^`]*`                          # inline code
     | \b[\w-]+(?:\.[\w-]+)+\b(?:/\S*)? # host names, dotted identifiers, paths under them
     | (?:^|\s)/\S+                     # file paths

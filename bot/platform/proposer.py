@@ -43,7 +43,7 @@ from bot.platform.feedback import (
     rejection_bar,
 )
 from bot.platform.gitrepo import FINGERPRINT_TRAILER, CommitInfo, GitRepo
-from bot.platform.markdown import code, inert
+from bot.platform.markdown import code, inert, one_line
 from bot.platform.pr_body import (
     ProposalMetadata,
     evidence_summary,
@@ -124,9 +124,13 @@ def read_feedback(config: Config, platform: Platform) -> Feedback:
 
 
 def commit_message(suggestion: Suggestion) -> str:
-    """The commit's subject, reason, evidence line and fingerprint trailer."""
+    """The commit's subject, reason, evidence line and fingerprint trailer.
+
+    The reason quotes log text: kept on one line, so it cannot start a line (a trailer the bot
+    reads back, or a `::` workflow command when CI prints `git log`).
+    """
     return (
-        f"{title_of(suggestion)}\n\n{suggestion.reason}\n\n"
+        f"{title_of(suggestion)}\n\n{one_line(suggestion.reason)}\n\n"
         f"Evidence: {evidence_summary(suggestion)}\n\n"
         f"{FINGERPRINT_TRAILER}: {suggestion.evidence.fingerprint}\n"
     )
