@@ -55,10 +55,13 @@ def commands(repo: Path, other: tuple[Path, Path] | None) -> dict[str, list[str]
     }  # fmt: skip
 
 
-def run_once(command: list[str]) -> tuple[float, float]:
+def run_once(command: list[str], cwd: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    # A neutral working directory: `python -m` puts it first on sys.path, before PYTHONPATH.
+    subprocess.run(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -88,6 +91,7 @@ def main() -> None:
             [sys.executable, "-m", "bot", "sync", "--repo", str(repo)],
             check=True,
             capture_output=True,
+            cwd=REPO_ROOT,
         )
         other = None
         if args.compare_tree:
@@ -96,14 +100,14 @@ def main() -> None:
             subprocess.run(
                 ["env", f"PYTHONPATH={args.compare_tree}", sys.executable, "-m", "bot", "sync",
                  "--repo", str(other_repo)],
-                check=True, capture_output=True,
+                check=True, capture_output=True, cwd=tmp,
             )  # fmt: skip
             other = (args.compare_tree, other_repo)
         runs = commands(repo, other)
         timings: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for _ in range(args.runs):
             for name, command in runs.items():
-                timings[name].append(run_once(command))
+                timings[name].append(run_once(command, Path(tmp)))
         print(f"| whole process ({args.runs} interleaved runs) | wall min | median | CPU min |")
         print("|---|---:|---:|---:|")
         for name, measured in timings.items():

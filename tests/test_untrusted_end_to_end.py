@@ -231,6 +231,7 @@ def test_run_on_the_local_platform_leaks_nothing_and_renders_nothing_live(
     summary = tmp_path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.setenv("PATTERNBOT_PROPOSALS_MAX_NEW_PER_RUN", "10")
+    monkeypatch.setenv("PATTERNBOT_PROPOSALS_DASHBOARD", "true")
     code, out, err = run_cli(
         capsys, "run", "--repo", str(platform_kb), "--logs", str(logs), "--platform", "local"
     )
@@ -270,7 +271,7 @@ def test_run_on_the_local_platform_leaks_nothing_and_renders_nothing_live(
             markdown[f"{name} title"] = record.get("title", "")
             for number, comment in enumerate(record.get("comments", [])):
                 markdown[f"{name} comment {number}"] = str(comment)
-    assert len(markdown) > 2, sorted(state)
+    assert "proposals/dashboard.md" in "".join(markdown), sorted(state)
     problems = {name: markdown_problems(text) for name, text in markdown.items()}
     assert {name: found for name, found in problems.items() if found} == {}
 
@@ -311,6 +312,8 @@ def test_propose_on_github_posts_nothing_secret_or_live(
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
     monkeypatch.setenv("GITHUB_API_URL", github_world.api_url)
+    monkeypatch.setenv("PATTERNBOT_PROPOSALS_MAX_NEW_PER_RUN", "10")
+    monkeypatch.setenv("PATTERNBOT_PROPOSALS_DASHBOARD", "true")
     logs = write_hostile_logs(tmp_path / "logs" / "hostile.jsonl")
     code, out, err = run_cli(
         capsys, "propose", "--repo", str(github_world.clone), "--logs", str(logs)
@@ -318,7 +321,8 @@ def test_propose_on_github_posts_nothing_secret_or_live(
     assert code == 0, err
     assert_terminal_output_is_clean(out, err)
     standin = github_world.standin
-    assert standin.pulls, out
+    assert len(standin.pulls) == 4, out
+    assert [issue["title"] for issue in standin.issues.values()] == ["patternbot dashboard"]
     posted = {}
     for number, pull in standin.pulls.items():
         assert BRANCH_NAME.match(pull["head"]), pull["head"]
