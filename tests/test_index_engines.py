@@ -24,6 +24,7 @@ from bot.index.store import Index, open_index
 from bot.index.sync import SyncReport, sync_index
 from bot.knowledge.repository import load_knowledge_base
 from bot.knowledge.schema import UsageMetrics
+from tests.support.index import HashingEmbedder
 from tests.support.kb import make_kb_repo
 from tests.test_retrieval import INTENTS, PATTERNS, POLICIES
 from tests.test_shipped_knowledge_base import COVERED, UNCOVERED
@@ -176,3 +177,19 @@ def test_a_folder_written_by_qdrant_client_local_mode_is_rebuilt_with_its_metric
         assert index.legacy_note() is None
     leftovers = sorted(p.name for p in config.qdrant_path.iterdir())
     assert leftovers == [".lock", "patternbot_patterns", "patternbot_policys"]
+
+
+def test_a_damaged_shard_is_one_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    root = make_kb_repo(tmp_path / "kb", PATTERNS[:2])
+    config = load_config(root)
+    with open_index(config) as index:
+        sync_index(index, HashingEmbedder(), load_knowledge_base(root))
+    (config.qdrant_path / "patternbot_patterns" / "edge_config.json").write_text("{", "utf-8")
+    with open_index(config) as index, pytest.raises(IndexUnavailableError) as info:
+        sync_index(index, HashingEmbedder(), load_knowledge_base(root))
+    message = str(info.value)
+    assert message.startswith(
+        f"Qdrant at {config.qdrant_path}: cannot open collection patternbot_patterns: "
+    )
+    assert message.endswith("edge_config.json: EOF while parsing an object at line 1 column 1")
+    assert "\n" not in message

@@ -50,7 +50,7 @@ MASK_WORDS = re.compile(
 WORKFLOWS = 24
 
 
-def write_hostile_logs(path: Path) -> Path:
+def write_hostile_logs(path: Path, workflows: int = WORKFLOWS, channel: bool = True) -> Path:
     """A log in which each hostile string sits where the engine would turn it into a suggestion.
 
     - every deployed solution of stateless-web-app carries the same annotation value (a
@@ -66,7 +66,7 @@ def write_hostile_logs(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as stream:
         log = WorkflowLog(stream, cluster="prod-eu")
-        for number in range(WORKFLOWS):
+        for number in range(workflows):
             wid = f"wf-{number:03d}"
             if number % 2:
                 intent = (
@@ -89,7 +89,7 @@ def write_hostile_logs(path: Path) -> Path:
                     "metadata.annotations.note": note,
                     # Not in the settings vocabulary: a value convention, drafted with its value
                     # (a value holding a redaction mask is never proposed, so no token here).
-                    "spec.template.spec.deliveryChannel": markup,
+                    "spec.template.spec.deliveryChannel": markup if channel else "stable",
                     f"metadata.labels.{GITHUB_TOKEN}": "on",
                     "spec.template.spec.containers[0].env.DB_PASSWORD": PASSWORD,
                 },
@@ -103,9 +103,16 @@ def write_hostile_logs(path: Path) -> Path:
         # Item 9: a rejected line whose reason would quote the token.
         stream.write(
             json.dumps(
-                {"v": 1, "eventId": "bad", "workflowId": "wf-bad", "workflow": "recommend",
-                 "type": "outcome", "ts": GITHUB_TOKEN, "status": "deployed"}
-            )  # fmt: skip
+                {
+                    "v": 1,
+                    "eventId": "bad",
+                    "workflowId": "wf-bad",
+                    "workflow": "recommend",
+                    "type": "outcome",
+                    "ts": GITHUB_TOKEN,
+                    "status": "deployed",
+                }
+            )
             + "\n"
         )
     return path
@@ -212,6 +219,25 @@ def without_quarantined_lines(files: dict[str, str]) -> dict[str, str]:
     return kept
 
 
+def assert_posted_text_is_clean(world: GitHubWorld) -> None:
+    """Titles, bodies and comments on the stand-in: no secret, nothing live, fingerprint heads."""
+    standin = world.standin
+    posted = {}
+    for number, pull in standin.pulls.items():
+        assert BRANCH_NAME.match(pull["head"]), pull["head"]
+        posted[f"pull {number} title"] = pull["title"]
+        posted[f"pull {number} body"] = pull["body"] or ""
+    for number, issue in standin.issues.items():
+        posted[f"issue {number} title"] = issue["title"]
+        posted[f"issue {number} body"] = issue["body"] or ""
+    for number, comments in standin.comments.items():
+        for index, comment in enumerate(comments):
+            posted[f"comment {number}.{index}"] = comment
+    assert {name: leaked(text) for name, text in posted.items() if leaked(text)} == {}
+    problems = {name: markdown_problems(text) for name, text in posted.items()}
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
@@ -260,7 +286,9 @@ def test_run_on_the_local_platform_leaks_nothing_and_renders_nothing_live(
     # A commit message is printed by `git log` in CI too; a reason spanning lines could also
     # forge a trailer (Patternbot-Fingerprint) the bot reads back.
     assert command_lines(everything["commits"]) == []
-    assert quarantine_reasons(state) == ["'ts' is not an RFC 3339 time: \"[REDACTED:github-token]\""]
+    assert quarantine_reasons(state) == [
+        "'ts' is not an RFC 3339 time: \"[REDACTED:github-token]\""
+    ]
 
     markdown = {"summary": everything["summary"]}
     markdown |= {name: text for name, text in state.items() if name.endswith(".md")}
@@ -282,6 +310,7 @@ def test_propose_suggest_and_metrics_json_leak_nothing(
     logs = write_hostile_logs(tmp_path / "logs" / "hostile.jsonl")
     for command in (
         ["suggest", "--json"],
+        ["suggest"],
         ["metrics", "--json"],
         ["metrics"],
         ["propose", "--json"],
@@ -292,6 +321,9 @@ def test_propose_suggest_and_metrics_json_leak_nothing(
         )
         assert code == 0, (command, err)
         assert_terminal_output_is_clean(out, err)
+        if command == ["metrics"]:
+            # The hostile id reached the tools (as an anomaly: it names nothing in the KB).
+            assert f"anomaly: unknown_pattern {BAD_ID} in {WORKFLOWS} workflow(s)" in out
         if command == ["propose", "--json"]:
             data = json.loads(out)
             branches = [str(p["branch"]) for p in data["proposals"]]
@@ -323,20 +355,17 @@ def test_propose_on_github_posts_nothing_secret_or_live(
     standin = github_world.standin
     assert len(standin.pulls) == 4, out
     assert [issue["title"] for issue in standin.issues.values()] == ["patternbot dashboard"]
-    posted = {}
-    for number, pull in standin.pulls.items():
-        assert BRANCH_NAME.match(pull["head"]), pull["head"]
-        posted[f"pull {number} title"] = pull["title"]
-        posted[f"pull {number} body"] = pull["body"] or ""
-    for number, issue in standin.issues.items():
-        posted[f"issue {number} title"] = issue["title"]
-        posted[f"issue {number} body"] = issue["body"] or ""
-    for number, comments in standin.comments.items():
-        for index, comment in enumerate(comments):
-            posted[f"comment {number}.{index}"] = comment
-    assert {name: leaked(text) for name, text in posted.items() if leaked(text)} == {}
-    problems = {name: markdown_problems(text) for name, text in posted.items()}
-    assert {name: found for name, found in problems.items() if found} == {}
+    assert_posted_text_is_clean(github_world)
+    # A later run where the hostile convention is gone closes its pull request with a comment
+    # (bodies and the dashboard are rewritten in place, so they are checked after each run).
+    more = write_hostile_logs(tmp_path / "logs2" / "hostile.jsonl", 2 * WORKFLOWS, channel=False)
+    code, out, err = run_cli(
+        capsys, "propose", "--repo", str(github_world.clone), "--logs", str(more)
+    )
+    assert code == 0, err
+    assert_terminal_output_is_clean(out, err)
+    assert len(standin.pulls) == 5 and len(standin.comments[1]) == 1, out
+    assert_posted_text_is_clean(github_world)
     pushed = subprocess.run(
         ["git", "log", "--all", "--format=%B"],
         cwd=github_world.bare,

@@ -175,8 +175,16 @@ class EdgeIndex(Index):
         return (self._path(kind) / CONFIG_FILE).is_file()
 
     def layout(self, kind: Kind) -> Layout:
+        config_file = self._path(kind) / CONFIG_FILE
         with self._translated(f"read collection {self.collection(kind)}"):
-            stored = json.loads((self._path(kind) / CONFIG_FILE).read_text(encoding="utf-8"))
+            text = config_file.read_text(encoding="utf-8")
+        try:
+            stored = json.loads(text)
+        except ValueError as exc:
+            raise IndexUnavailableError(
+                f"Qdrant at {self.location}: cannot read collection {self.collection(kind)}: "
+                f"{config_file.name} is not JSON ({exc})"
+            ) from exc
         dense = (stored.get("vectors") or {}).get(DENSE) or {}
         lexical = (stored.get("sparse_vectors") or {}).get(LEXICAL) or {}
         current = (

@@ -633,6 +633,8 @@ class _Builder:
         for s in plan.settings:
             draws.append(SettingDraw(s.path, s.values, s.rate, s.since_day, s.until_day))
             value = s.values[0] if len(s.values) == 1 else None
+            # Planted: this path (= value for a value convention). A control forbids any policy
+            # on the path, whatever value it would require.
             spec = {"proposal": "policy", "path": s.path, "value": value}
             if s.covered_by is not None:
                 if s.covered_by not in policy_ids:
@@ -644,7 +646,7 @@ class _Builder:
                         "common_configuration",
                         f"{s.path} in most solutions, governed by policy {s.covered_by}",
                         expected={**spec, "frequency": s.rate, "coveredBy": s.covered_by},
-                        must_not={**spec, "type": "create_policy"},
+                        must_not={**spec, "type": "create_policy", "value": None},
                     )
                 )
             elif s.noise or s.until_day < 1e9:
@@ -662,7 +664,7 @@ class _Builder:
                         expected={**spec, "frequency": s.rate, "untilDay": s.until_day}
                         if not s.noise
                         else {**spec, "frequency": s.rate},
-                        must_not={**spec, "type": "create_policy"},
+                        must_not={**spec, "type": "create_policy", "value": None},
                     )
                 )
             else:

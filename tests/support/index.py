@@ -1,4 +1,4 @@
-"""Test fixtures for the index: the real MiniLM model, loaded once, and Qdrant local mode."""
+"""Test fixtures for the index: the real MiniLM model, loaded once, and the embedded index."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def minilm() -> MiniLMOnnxEmbedder:
 
 @pytest.fixture
 def index_factory() -> Iterator[Callable[[Path], Index]]:
-    """Open a repository's local-mode index: factory(repo_root) -> Index, closed after the test."""
+    """Open a repository's embedded index: factory(repo_root) -> Index, closed after the test."""
     with contextlib.ExitStack() as stack:
 
         def factory(root: Path) -> Index:
