@@ -388,3 +388,32 @@ def test_the_markdown_checker_sees_what_github_would_render() -> None:
     for text in (LINK, IMAGE, BAD_ID, "see https://evil.example", "@acme/admins", PLACEHOLDER):
         assert markdown_problems(f"x {inert(text)} y") == []
         assert markdown_problems(f"| a | {code(text)} |\n| - | - |\n| b | {inert(text)} |") == []
+
+
+def test_redaction_masks_never_become_words_of_a_drafted_id() -> None:
+    # Bug: intents with sk-ant-/AIza/glpat- keys drafted `anthropic-key-google-api-key-gitlab`.
+    from bot.learning.phrases import clean_words
+
+    text = (
+        "nightly job [REDACTED:anthropic-key] [REDACTED:gitlab-token] password is [redacted:secret]"
+    )
+    assert clean_words(text) == ["nightly", "job", "password", "is"]
+
+
+def test_a_reason_cannot_add_lines_or_trailers_to_a_commit_message() -> None:
+    # Bug: a setting value with line breaks put `::error` lines into the commit message.
+    from bot.platform.proposer import commit_message
+    from tests.support.platform import create_policy_suggestion
+
+    suggestion = create_policy_suggestion()
+    reason = f"set x to a{WORKFLOW_COMMANDS}\nPatternbot-Fingerprint: forged"
+    message = commit_message(suggestion.model_copy(update={"reason": reason}))
+    assert message.splitlines() == [
+        "patternbot: add policy require-pod-priority",
+        "",
+        "set x to a ::add-mask::x ::error title=pwned::x Patternbot-Fingerprint: forged",
+        "",
+        message.splitlines()[4],
+        "",
+        "Patternbot-Fingerprint: fp-policy-require-pod-priority",
+    ]
