@@ -241,8 +241,21 @@ def test_the_step_summary_says_what_a_reviewer_can_act_on() -> None:
                 "outcome": "accepted",
                 "uses": 4,
                 "successRate": 0.75,
+                "usesBefore": None,
+                "successRateBefore": None,
                 "reachedThreeUses": True,
-            }
+            },
+            {
+                "url": "https://github.example/acme/kb/pull/5",
+                "type": "update_pattern",
+                "target": "web",
+                "outcome": "modified",
+                "uses": 10,
+                "successRate": 0.9,
+                "usesBefore": 20,
+                "successRateBefore": 0.5,
+                "reachedThreeUses": None,
+            },
         ],
     }  # fmt: skip
     held = [
@@ -270,10 +283,13 @@ def test_the_step_summary_says_what_a_reviewer_can_act_on() -> None:
         "pattern \\[click\\]\\(https\\://evil\\.example\\) | the logs no longer support it "
         "https://github.example/acme/kb/pull/2 |\n"
         "\n### What accepted suggestions achieved\n\n"
-        "| Pull request | Change | Uses | Success rate | 3+ uses |\n"
-        "| --- | --- | --- | --- | --- |\n"
+        "| Pull request | Change | Uses since the merge | Success since | Before the merge "
+        "| 3+ uses |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
         "| https://github.example/acme/kb/pull/4 | `create_pattern` `grpc-service` (accepted) "
-        "| 4 | 75% | yes |\n"
+        "| 4 | 75% | n/a | yes |\n"
+        "| https://github.example/acme/kb/pull/5 | `update_pattern` `web` (modified) "
+        "| 10 | 90% | 20 uses, 50% | n/a |\n"
         "\n### Held back by the engine\n\n"
         "- `gap` ``a`b``: support 3 &lt; 5\n"
     )

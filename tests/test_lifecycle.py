@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs.usage import ItemUsage, UsageReport
+from bot.logs.usage import DayUses, ItemUsage, UsageReport
 from tests.support.kb import git
 from tests.support.lifecycle import (
     WEB_APP,
@@ -137,6 +137,7 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     a2_later = add_kinds("fp-a2", ["HorizontalPodAutoscaler"], 17, 20, 0.8)
     drafter = RenamingDrafter({"fp-b": "grpc-service"})
     today = dt.datetime.now(dt.UTC).date().isoformat()
+    yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
     url = {key: url_of(world, key) for key in NUMBERS["local"]}
 
     # Run 1: two opened (maxNewPerRun 2), three wait for a slot; the dashboard is created.
@@ -190,7 +191,7 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
     assert dashboard is not None
     assert (
         f"| {url['A']} | `update_pattern` `stateless-web-app` (modified) | {today} "
-        "| 0 | n/a | n/a |"
+        "| 0 | n/a | 0 uses, n/a | n/a |"
     ) in dashboard[1]
     assert (
         "Overall: 1 of 2 decided suggestions accepted or modified (50%; below the 60% target)."
@@ -260,8 +261,20 @@ def test_a_season_of_scheduled_runs(world: World) -> None:
 
     # Reviewers: merge B as it is; the configuration turns the dashboard back on.
     world.merge(B)
+    # grpc-service was used 4 times since the merge (3 deployed, 1 failed), none the day before.
     report = UsageReport(
-        patterns={"grpc-service": ItemUsage(times_used=4, success_rate=0.75, deployed=3, failed=1)}
+        patterns={
+            "grpc-service": ItemUsage(
+                times_used=5,
+                success_rate=0.75,
+                deployed=3,
+                failed=1,
+                uses_by_day={
+                    yesterday: DayUses(used=1),
+                    today: DayUses(used=4, deployed=3, failed=1),
+                },
+            )
+        }
     )
     season = {"reopen_dashboard": True, **LIMITS}
 
@@ -364,15 +377,16 @@ def expected_final_dashboard(url: dict[str, str], today: str) -> str:
             "",
             "## What accepted suggestions achieved",
             "",
-            "| Pull request | Change | Merged | Uses | Success rate | 3+ uses |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| Pull request | Change | Merged | Uses since | Success since | Before the merge "
+            "| 3+ uses |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
             f"| {url['A']} | `update_pattern` `stateless-web-app` (modified) | {today} | 0 | n/a "
-            "| n/a |",
+            "| 0 uses, n/a | n/a |",
             f"| {url['B2']} | `create_pattern` `grpc-service` (accepted) | {today} | 4 | 75% "
-            "| yes |",
+            "| n/a | yes |",
             "",
-            "Uses and success rates count every workflow in the analysed logs; for an update they "
-            "include uses from before the merge.",
+            "Uses count the workflows whose solution used the item on or after the day of the "
+            "merge; for an update, the same item before that day is shown beside them.",
             "",
             "## Acceptance",
             "",
@@ -389,7 +403,7 @@ def expected_final_dashboard(url: dict[str, str], today: str) -> str:
             "",
             "| Pattern | Recommended | Used | Success rate | Deployed | Failed |",
             "| --- | --- | --- | --- | --- | --- |",
-            "| `grpc-service` | 0 | 4 | 75% | 3 | 1 |",
+            "| `grpc-service` | 0 | 5 | 75% | 3 | 1 |",
             "",
             "## Policy health",
             "",

@@ -69,6 +69,29 @@ def test_failed_by_day_per_item(tmp_path: Path, logs_config: Config) -> None:
     }
 
 
+def test_uses_by_day_per_item_with_outcomes(tmp_path: Path, logs_config: Config) -> None:
+    report = _analyse(tmp_path, logs_config, FAILURES)
+
+    def days(usage: Any) -> dict[str, Any]:
+        return {d: u.model_dump() for d, u in usage.uses_by_day.items()}
+
+    assert days(report.patterns["web"]) == {
+        "2026-03-01": {"used": 1, "deployed": 0, "failed": 1},
+        "2026-03-02": {"used": 2, "deployed": 0, "failed": 2},
+        "2026-03-03": {"used": 1, "deployed": 0, "failed": 0},
+    }
+    assert days(report.patterns["db"]) == {
+        "2026-03-01": {"used": 1, "deployed": 0, "failed": 1},
+        "2026-03-02": {"used": 1, "deployed": 1, "failed": 0},
+    }
+    assert days(report.policies["limits"]) == {
+        "2026-03-01": {"used": 1, "deployed": 0, "failed": 1}
+    }
+    assert days(report.clusters["staging"].patterns["web"]) == {
+        "2026-03-02": {"used": 1, "deployed": 0, "failed": 1}
+    }
+
+
 def test_outcomes_by_day(tmp_path: Path, logs_config: Config) -> None:
     report = _analyse(tmp_path, logs_config, FAILURES)
     assert report.model_dump(mode="json", by_alias=True)["outcomesByDay"] == {

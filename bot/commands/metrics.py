@@ -44,7 +44,7 @@ _PRINTED_FIELDS = {
     "patterns", "policies", "rejected_lines", "duplicate_events", "anomalies", "window", "events",
     "workflows", "workflows_with_solution", "deployed_solutions",
 }  # fmt: skip
-_LEARNING_ITEM_FIELDS = ("errors", "failedByDay")
+_LEARNING_ITEM_FIELDS = ("errors", "failedByDay", "usesByDay")
 
 
 def _report_data(report: UsageReport, nested: bool = True) -> dict[str, Any]:

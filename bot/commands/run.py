@@ -24,6 +24,10 @@ def default_logs(config: Config) -> list[str]:
     return [str(config.root / path) for path in config.paths.logs]
 
 
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.0%}"
+
+
 def step_summary(
     outcome: ProposeOutcome,
     workflows: int,
@@ -79,17 +83,21 @@ def step_summary(
             "",
             "### What accepted suggestions achieved",
             "",
-            "| Pull request | Change | Uses | Success rate | 3+ uses |",
-            "| --- | --- | --- | --- | --- |",
+            "| Pull request | Change | Uses since the merge | Success since | Before the merge "
+            "| 3+ uses |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for item in achieved:
-            rate = item["successRate"]
             reached = item["reachedThreeUses"]
+            before = (
+                "n/a"
+                if item["usesBefore"] is None
+                else f"{item['usesBefore']} uses, {_percent(item['successRateBefore'])}"
+            )
             lines.append(
                 f"| {item['url']} | {code(item['type'])} {code(item['target'])} "
-                f"({item['outcome']}) | {item['uses']} "
-                f"| {'n/a' if rate is None else f'{rate:.0%}'} "
-                f"| {'n/a' if reached is None else ('yes' if reached else 'no')} |"
+                f"({item['outcome']}) | {item['uses']} | {_percent(item['successRate'])} "
+                f"| {before} | {'n/a' if reached is None else ('yes' if reached else 'no')} |"
             )
     if held:
         lines += ["", "### Held back by the engine", ""]

@@ -22,6 +22,7 @@ from bot.logs.redact import SECRET_VALUE, names_a_secret, redact
 from bot.logs.usage import (
     Anomaly,
     DayOutcomes,
+    DayUses,
     ItemUsage,
     PairUsage,
     SettingUsage,
@@ -174,6 +175,16 @@ _FAILED_ITEMS = """
 SELECT {scope}, is_pattern, id, g.error, strftime(g.outcome_ts, '%Y-%m-%d') AS day, count(*)
 FROM facts f JOIN wf g USING (w)
 WHERE f.used AND g.status = 'failed'
+{sets}
+"""
+
+# Workflows whose latest solution used an item, by the day of that solution, with outcomes.
+_USES_BY_DAY = """
+SELECT {scope}, is_pattern, id, strftime(s.ts, '%Y-%m-%d') AS day, count(*),
+    count(*) FILTER (WHERE g.status = 'deployed'),
+    count(*) FILTER (WHERE g.status = 'failed')
+FROM facts f JOIN wf g USING (w) JOIN sol s USING (w)
+WHERE f.used
 {sets}
 """
 
@@ -530,6 +541,21 @@ def _failed_items(
         item.failed_by_day = dict(sorted(days.get(key, {}).items()))
 
 
+def _uses_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
+    """Each item's uses per day of the using solution, with their outcomes."""
+    sql = _grouped(_USES_BY_DAY, "is_pattern, id, strftime(s.ts, '%Y-%m-%d')", periods)
+    for row in sorted(con.execute(sql).fetchall(), key=lambda r: str(r[_SCOPE_COLUMNS + 2])):
+        report = _target(reports, row)
+        if report is None:
+            continue
+        is_pattern, item_id, on_day, used, deployed, failed = row[_SCOPE_COLUMNS:]
+        item = (report.patterns if is_pattern else report.policies).get(item_id)
+        if item is not None and on_day is not None:
+            item.uses_by_day[str(on_day)] = DayUses(
+                used=int(used), deployed=int(deployed), failed=int(failed)
+            )
+
+
 def _outcomes_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
     sql = _grouped(_OUTCOMES_BY_DAY, "strftime(g.outcome_ts, '%Y-%m-%d')", periods)
     for row in sorted(con.execute(sql).fetchall(), key=lambda r: str(r[_SCOPE_COLUMNS])):
@@ -682,6 +708,7 @@ def aggregate_usage(
     _common_additions(con, reports, periods)
     if options.learning_inputs:
         _failed_items(con, reports, options, periods)
+        _uses_by_day(con, reports, periods)
         _outcomes_by_day(con, reports, periods)
         _profiles(con, reports, periods)
         _co_usage(con, reports, periods)

@@ -22,6 +22,14 @@ class Window(CamelModel):
     end: dt.datetime | None = None
 
 
+class DayUses(CamelModel):
+    """Workflows that used an item on one day, and how many of them deployed or failed."""
+
+    used: int = 0
+    deployed: int = 0
+    failed: int = 0
+
+
 class ItemUsage(CamelModel):
     """Usage of one pattern or policy. The first five fields are the PRD's `usageMetrics`."""
 
@@ -45,6 +53,9 @@ class ItemUsage(CamelModel):
     errors: dict[str, int] = Field(default_factory=dict)
     # Failed workflows that used it, per UTC day (ISO date -> workflows): burst detection.
     failed_by_day: dict[str, int] = Field(default_factory=dict)
+    # Workflows whose latest solution used it, per UTC day of that solution, with their outcomes:
+    # what an item did since a given day (a merged suggestion's results).
+    uses_by_day: dict[str, DayUses] = Field(default_factory=dict)
 
     def usage_metrics(self) -> UsageMetrics:
         """The PRD's counters, as stored in the Qdrant payload and shown in reports."""

@@ -70,29 +70,69 @@ def _reason(reason: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class UsesBetween:
+    """An item's uses over some days, and the success rate of those that ended."""
+
+    uses: int = 0
+    deployed: int = 0
+    failed: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        decided = self.deployed + self.failed
+        return self.deployed / decided if decided else None
+
+    @classmethod
+    def of(
+        cls, usage: ItemUsage, *, since: str | None = None, before: str | None = None
+    ) -> UsesBetween:
+        """Uses on days from `since` (inclusive) and before `before` (exclusive), ISO dates."""
+        chosen = [
+            uses
+            for day, uses in usage.uses_by_day.items()
+            if (since is None or day >= since) and (before is None or day < before)
+        ]
+        return cls(
+            sum(u.used for u in chosen),
+            sum(u.deployed for u in chosen),
+            sum(u.failed for u in chosen),
+        )
+
+
+@dataclass(frozen=True)
 class Achievement:
-    """What one merged suggestion's item did in the analysed logs."""
+    """What one merged suggestion's item did in the analysed logs since the merge (and before)."""
 
     decision: Decision
-    uses: int
-    success_rate: float | None
-    reached_target: bool | None  # created patterns only: used 3+ times
+    since: UsesBetween
+    before: UsesBetween | None  # updates only: the same item before the merge
+    reached_target: bool | None  # created patterns only: used 3+ times since the merge
 
     def to_data(self) -> dict[str, Any]:
+        def rate(figures: UsesBetween | None) -> float | None:
+            value = figures.success_rate if figures else None
+            return None if value is None else round(value, 4)
+
         return {
             "url": self.decision.url,
             "type": self.decision.type,
             "target": self.decision.target,
             "outcome": self.decision.outcome,
             "mergedAt": self.decision.decided_at,
-            "uses": self.uses,
-            "successRate": None if self.success_rate is None else round(self.success_rate, 4),
+            "uses": self.since.uses,
+            "successRate": rate(self.since),
+            "usesBefore": self.before.uses if self.before else None,
+            "successRateBefore": rate(self.before),
             "reachedThreeUses": self.reached_target,
         }
 
 
 def achievements(decisions: Iterable[Decision], report: UsageReport | None) -> list[Achievement]:
-    """Per merged suggestion (latest per fingerprint), the uses and success of its item."""
+    """Per merged suggestion (latest per fingerprint), its item's uses since the merge day.
+
+    For an update, the same figures before the merge day come alongside. A merge without a known
+    date counts every analysed day as "since".
+    """
     latest: dict[str, Decision] = {}
     for decision in decisions:
         latest[decision.fingerprint] = decision
@@ -106,13 +146,16 @@ def achievements(decisions: Iterable[Decision], report: UsageReport | None) -> l
             else (report.policies if decision.type == "create_policy" else report.patterns)
         )
         usage = items.get(decision.target, ItemUsage())
-        created = decision.type == "create_pattern"
+        merged_day = decision.decided_at[:10] if decision.decided_at else None
+        since = UsesBetween.of(usage, since=merged_day)
+        created = decision.type in ("create_pattern", "create_policy")
+        before = None if created or merged_day is None else UsesBetween.of(usage, before=merged_day)
         found.append(
             Achievement(
                 decision,
-                usage.times_used,
-                usage.success_rate,
-                usage.times_used >= CREATED_PATTERN_USES if created else None,
+                since,
+                before,
+                since.uses >= CREATED_PATTERN_USES if decision.type == "create_pattern" else None,
             )
         )
     return found
@@ -149,21 +192,27 @@ def _achieved(found: Sequence[Achievement]) -> list[str]:
     if not found:
         return ["No suggestion merged yet."]
     lines = [
-        "| Pull request | Change | Merged | Uses | Success rate | 3+ uses |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| Pull request | Change | Merged | Uses since | Success since | Before the merge "
+        "| 3+ uses |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for item in found:
         d = item.decision
         target = "n/a" if item.reached_target is None else ("yes" if item.reached_target else "no")
         merged = (d.decided_at or "")[:10] or "n/a"
+        before = (
+            "n/a"
+            if item.before is None
+            else f"{item.before.uses} uses, {_rate(item.before.success_rate)}"
+        )
         lines.append(
             f"| {d.url} | {code(d.type)} {code(d.target)} ({d.outcome}) | {merged} "
-            f"| {item.uses} | {_rate(item.success_rate)} | {target} |"
+            f"| {item.since.uses} | {_rate(item.since.success_rate)} | {before} | {target} |"
         )
     lines += [
         "",
-        "Uses and success rates count every workflow in the analysed logs; for an update they "
-        "include uses from before the merge.",
+        "Uses count the workflows whose solution used the item on or after the day of the merge; "
+        "for an update, the same item before that day is shown beside them.",
     ]
     return lines
 
