@@ -7,29 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs.emitter import WorkflowLog
 from bot.main import main
 from tests.support.kb import git
+from tests.support.logs import web_workflows as write_logs
 from tests.support.platform import REPOSITORY, GitHubWorld, branches
 
 # <prefix>/<type>/<target>-<fingerprint>: the fingerprint of "add PodDisruptionBudget".
 BRANCH = "patternbot/update-pattern/stateless-web-app-1646843c20107f17"
-
-
-def write_logs(path: Path, workflows: int = 40, with_pdb: int = 36) -> Path:
-    """Workflows that use stateless-web-app and add a PodDisruptionBudget `with_pdb` times."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as stream:
-        log = WorkflowLog(stream, cluster="prod-eu")
-        for number in range(workflows):
-            workflow_id = f"wf-{number:03d}"
-            log.retrieved(workflow_id, f"deploy web shop {number}", [("stateless-web-app", 0.82)])
-            kinds = ["Deployment", "Service", "Ingress"] + (
-                ["PodDisruptionBudget"] if number < with_pdb else []
-            )
-            log.solution(workflow_id, patterns_used=["stateless-web-app"], resources=kinds)
-            log.outcome(workflow_id, "deployed")
-    return path
 
 
 def propose_json(

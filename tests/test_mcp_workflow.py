@@ -15,24 +15,9 @@ from mcp.client.stdio import StdioServerParameters
 
 from bot.logs.emitter import WorkflowLog
 from bot.main import main
+from tests.support.logs import web_workflows
 
 INTENT = "our storefront web app, highly available"
-
-
-def history(path: Path, workflows: int = 39, with_pdb: int = 35) -> Path:
-    """Earlier workflows that used stateless-web-app and added a PodDisruptionBudget."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as stream:
-        log = WorkflowLog(stream, cluster="prod-eu")
-        for number in range(workflows):
-            workflow_id = f"wf-{number:03d}"
-            log.retrieved(workflow_id, f"deploy web shop {number}", [("stateless-web-app", 0.82)])
-            kinds = ["Deployment", "Service", "Ingress"] + (
-                ["PodDisruptionBudget"] if number < with_pdb else []
-            )
-            log.solution(workflow_id, patterns_used=["stateless-web-app"], resources=kinds)
-            log.outcome(workflow_id, "deployed")
-    return path
 
 
 def _environment() -> dict[str, str]:
@@ -86,7 +71,8 @@ def test_an_agent_workflow_through_mcp_is_logged_proposed_and_staged(
 ) -> None:
     assert main(["sync", "--repo", str(platform_kb)]) == 0
     logs = tmp_path / "logs"
-    history(logs / "history.jsonl")
+    # Earlier workflows: 35 of 39 added a PodDisruptionBudget to stateless-web-app.
+    web_workflows(logs / "history.jsonl", workflows=39, with_pdb=35)
     mcp_log = logs / "mcp.jsonl"
     capsys.readouterr()
 

@@ -13,6 +13,7 @@ import pytest
 from bot.config import Config
 from bot.knowledge.repository import KnowledgeBase
 from bot.knowledge.schema import Pattern, Policy
+from bot.logs.emitter import WorkflowLog
 
 
 def event(
@@ -147,3 +148,19 @@ def logs_config(tmp_path: Path) -> Config:
     config = Config()
     config.root = tmp_path / "repo"
     return config
+
+
+def web_workflows(path: Path, workflows: int = 40, with_pdb: int = 36) -> Path:
+    """Workflows that use stateless-web-app and add a PodDisruptionBudget `with_pdb` times."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as stream:
+        log = WorkflowLog(stream, cluster="prod-eu")
+        for number in range(workflows):
+            workflow_id = f"wf-{number:03d}"
+            log.retrieved(workflow_id, f"deploy web shop {number}", [("stateless-web-app", 0.82)])
+            kinds = ["Deployment", "Service", "Ingress"] + (
+                ["PodDisruptionBudget"] if number < with_pdb else []
+            )
+            log.solution(workflow_id, patterns_used=["stateless-web-app"], resources=kinds)
+            log.outcome(workflow_id, "deployed")
+    return path
