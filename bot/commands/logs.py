@@ -20,26 +20,16 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: no such file")
     config = load_config(args.repo)
     kb = load_valid_knowledge_base(config)
-    from bot.index.embeddings import load_embedder
-    from bot.index.retrieval import require_index, retrieve
-    from bot.index.store import open_index
+    from bot.api import Recommender
 
-    with open_index(config) as index:
-        require_index(index)
-        embedder = load_embedder(config.embedding)
+    with Recommender(config=config) as recommender:
 
         def retriever(intent: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-            found = retrieve(
-                index,
-                embedder,
-                intent,
-                config.retrieval.limit,
-                include_deprecated=config.retrieval.include_deprecated,
-            )
+            found = recommender.recommend(intent).retrieval
             patterns = [(m.id, m.score) for m in found.patterns]
             return patterns, [(m.id, m.score) for m in found.policies]
 
-        mapper = DescriptionMapper(kb, embedder, config.learning.duplicate_similarity)
+        mapper = DescriptionMapper(kb, recommender.embedder, config.learning.duplicate_similarity)
         result = import_solutions(args.files, mapper, retriever, cluster=args.cluster)
     text = "".join(f"{event_line(event)}\n" for event in result.events)
     if args.output is None:

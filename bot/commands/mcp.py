@@ -7,13 +7,14 @@ import argparse
 from bot.config import load_config
 from bot.console import protocol_output
 from bot.error_handler import EXIT_OK
-from bot.workflow.mcp_server import serving
+from bot.workflow.mcp_server import build_server
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.repo)
     log_path = args.log if args.log is not None else config.state_dir / "logs" / "mcp.jsonl"
     analysed = list(args.logs or config.paths.logs)
-    with serving(config, log_path, analysed, cluster=args.cluster) as server, protocol_output():
+    server = build_server(config, log_path, analysed, cluster=args.cluster)
+    with protocol_output():
         server.run("stdio")
     return EXIT_OK

@@ -8,9 +8,7 @@ writes the v1 `retrieved`, `solution` and `outcome` events to its log. At the en
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
 
     from bot.index.embeddings import Embedder
     from bot.index.retrieval import Retrieval
-    from bot.index.store import Index
 
 INSTRUCTIONS = """\
 patternbot holds the organization's deployment patterns and policies.
@@ -52,31 +49,23 @@ class ResourceInput(BaseModel):
 
 @dataclass
 class _Session:
-    """What the server loads once and keeps: the index and the embedding model."""
+    """The embedding model, loaded once and kept; the index, opened for each call.
+
+    Opening the embedded index per call holds its one-writer lock only while a call runs, so a
+    long-lived server never blocks the scheduled `sync` and `run` on the same machine.
+    """
 
     config: Config
-    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    _index: Index | None = None
     _embedder: Embedder | None = None
 
     def retrieve(self, intent: str, limit: int) -> Retrieval:
+        from bot.api import Recommender
         from bot.index.embeddings import load_embedder
-        from bot.index.retrieval import require_index, retrieve
-        from bot.index.store import open_index
 
-        if self._index is None:
-            index = self.stack.enter_context(open_index(self.config))
-            require_index(index)
-            self._index = index
         if self._embedder is None:
             self._embedder = load_embedder(self.config.embedding)
-        return retrieve(
-            self._index,
-            self._embedder,
-            intent,
-            limit,
-            include_deprecated=self.config.retrieval.include_deprecated,
-        )
+        with Recommender(config=self.config, embedder=self._embedder) as recommender:
+            return recommender.recommend(intent, limit).retrieval
 
 
 def build_server(
@@ -85,7 +74,6 @@ def build_server(
     analysed_logs: list[str],
     *,
     cluster: str | None = None,
-    session_stack: contextlib.ExitStack | None = None,
 ) -> MCPServer:
     """The MCP server: four tools over one knowledge base and one workflow log file."""
     from mcp.server.mcpserver import MCPServer
@@ -93,8 +81,6 @@ def build_server(
     from bot.workflow.stage import learning_suggestions as stage_for
 
     session = _Session(config)
-    if session_stack is not None:
-        session_stack.enter_context(session.stack)
     log = WorkflowLog(log_path, cluster=cluster)
     server: MCPServer = MCPServer("patternbot", instructions=INSTRUCTIONS)
 
@@ -159,13 +145,5 @@ def build_server(
         return stage_for(config, workflow_id, list(dict.fromkeys(logs))).to_data()
 
     return server
-
-
-@contextlib.contextmanager
-def serving(config: Config, log_path: Path, analysed_logs: list[str],
-            cluster: str | None = None) -> Iterator[MCPServer]:  # fmt: skip
-    """The server, with the index it opens closed afterwards."""
-    with contextlib.ExitStack() as stack:
-        yield build_server(config, log_path, analysed_logs, cluster=cluster, session_stack=stack)
 
 
