@@ -79,7 +79,7 @@ def _zero() -> dict[str, Any]:
         "timesRecommended": 0, "timesUsed": 0, "successRate": None, "commonAdditions": {},
         "lastUsed": None, "deployed": 0, "failed": 0, "abandoned": 0,
         "strongRecommendations": 0, "strongRecommendationsUsed": 0, "errors": {},
-        "failedByDay": {},
+        "failedByDay": {}, "usesByDay": {},
     }  # fmt: skip
 
 
@@ -92,7 +92,7 @@ def test_pattern_metrics_are_exact(tmp_path: Path, logs_config: Config) -> None:
             "commonAdditions": {"HorizontalPodAutoscaler": 1, "Ingress": 1},
             "lastUsed": "2026-03-01T10:03:00Z", "deployed": 1, "failed": 0, "abandoned": 0,
             "strongRecommendations": 0, "strongRecommendationsUsed": 0, "errors": {},
-            "failedByDay": {},
+            "failedByDay": {}, "usesByDay": {"2026-03-01": {"used": 1, "deployed": 1, "failed": 0}},
         },
         "web": {
             "timesRecommended": 2, "timesUsed": 2, "successRate": 0.5,
@@ -100,6 +100,7 @@ def test_pattern_metrics_are_exact(tmp_path: Path, logs_config: Config) -> None:
             "lastUsed": "2026-03-01T10:07:00Z", "deployed": 1, "failed": 1, "abandoned": 0,
             "strongRecommendations": 2, "strongRecommendationsUsed": 2, "errors": {},
             "failedByDay": {"2026-03-01": 1},
+            "usesByDay": {"2026-03-01": {"used": 2, "deployed": 1, "failed": 1}},
         },
         "worker": {
             "timesRecommended": 1, "timesUsed": 2, "successRate": None,
@@ -107,6 +108,7 @@ def test_pattern_metrics_are_exact(tmp_path: Path, logs_config: Config) -> None:
             "lastUsed": "2026-03-01T10:13:00Z", "deployed": 0, "failed": 0, "abandoned": 1,
             "strongRecommendations": 0, "strongRecommendationsUsed": 0, "errors": {},
             "failedByDay": {},
+            "usesByDay": {"2026-03-01": {"used": 2, "deployed": 0, "failed": 0}},
         },
     }  # fmt: skip
 
@@ -118,7 +120,7 @@ def test_policy_metrics_are_exact(tmp_path: Path, logs_config: Config) -> None:
             "timesRecommended": 1, "timesUsed": 1, "successRate": 1.0, "commonAdditions": {},
             "lastUsed": "2026-03-01T10:03:00Z", "deployed": 1, "failed": 0, "abandoned": 0,
             "strongRecommendations": 1, "strongRecommendationsUsed": 1, "errors": {},
-            "failedByDay": {},
+            "failedByDay": {}, "usesByDay": {"2026-03-01": {"used": 1, "deployed": 1, "failed": 0}},
         },
         "tag": _zero(),
     }  # fmt: skip
