@@ -362,3 +362,19 @@ def test_a_boolean_flag_named_like_a_secret_reaches_the_engine(
         "spec.template.spec.automountServiceAccountToken": False,
         "db.password": "[REDACTED:secret]",
     }
+
+
+def test_a_value_with_line_breaks_is_shown_on_one_bounded_line(tmp_path: Path) -> None:
+    """A setting value from a log is data: it never starts a line in a draft or a reason."""
+    channel = "spec.template.spec.deliveryChannel"
+    value = "fast\n::add-mask::x\n::error title=pwned::x " + "y" * 200
+    run = _run(
+        _kb_with(tmp_path),
+        [SettingUsage(path=channel, value=value, deployed_workflows=95)],
+    )
+
+    [suggestion] = run.suggestions
+    texts = [suggestion.reason, suggestion.draft["description"], suggestion.draft["rationale"]]
+    assert [text for text in texts if "\n" in text or len(text) > 400] == []
+    assert "fast ::add-mask::x ::error title=pwned::x yyy" in suggestion.reason
+    assert suggestion.draft["settings"] == {channel: value}

@@ -177,8 +177,16 @@ def applies_to(kinds: dict[str, int], workflows: int, allowed: list[str] | None)
     return workloads or [k for k, n in ranked if n >= 0.5 * workflows][:3]
 
 
+# A value quoted in prose (reason, description, rationale) stays on one line of bounded length; the
+# draft's `settings` map keeps it whole.
+_MAX_SHOWN = 60
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
 def _shown(value: object) -> str:
-    return json.dumps(value) if isinstance(value, bool) else str(value)
+    text = json.dumps(value) if isinstance(value, bool) else str(value)
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= _MAX_SHOWN else f"{text[: _MAX_SHOWN - 1]}…"
 
 
 def _path_tail(path: str) -> str:
