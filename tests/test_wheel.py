@@ -83,9 +83,11 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     python = venv / "bin" / "python"
+    # --ignore-installed: CI installs patternbot itself (same version) into the running Python,
+    # whose packages the environment sees; without it pip would call the wheel already there.
     done = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-         "--no-index", "-q", str(wheel)],
+         "--no-index", "--ignore-installed", "-q", str(wheel)],
         capture_output=True,
         text=True,
         timeout=300,
