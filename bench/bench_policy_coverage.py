@@ -4,7 +4,7 @@ Builds a knowledge base from the corpus's Kyverno policies at run time (title as
 trigger, the Kyverno description as rationale, as the evaluation worlds do), indexes it for
 coverage and looks up every vocabulary setting, then prints how many policies name each setting.
 
-    python bench/bench_policy_coverage.py [--corpus /work/shared/corpus]
+    python bench/bench_policy_coverage.py [--corpus ../shared/corpus]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.knowledge.schema import Policy
 from bot.learning.policy_coverage import CoverageIndex
 from bot.learning.settings_vocabulary import load_vocabulary
+from testing.worlds.corpus import DEFAULT_CORPUS
 
 
 def kyverno_policies(corpus: Path) -> dict[str, Policy]:
@@ -46,7 +47,7 @@ def kyverno_policies(corpus: Path) -> dict[str, Policy]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get("PATTERNBOT_CORPUS", "/work/shared/corpus")
+    default = os.environ.get("PATTERNBOT_CORPUS") or str(DEFAULT_CORPUS)
     parser.add_argument("--corpus", type=Path, default=Path(default))
     args = parser.parse_args()
     policies = kyverno_policies(args.corpus)

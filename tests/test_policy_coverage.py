@@ -19,8 +19,9 @@ from bot.knowledge.schema import Policy
 from bot.learning.policy_coverage import Coverage, CoverageIndex, names_of, path_words
 from bot.learning.settings_vocabulary import load_vocabulary, path_segments
 from bot.learning.terms import Phrase, contains_phrase, stem, stems
+from testing.worlds.corpus import DEFAULT_CORPUS
 
-CORPUS = Path(os.environ.get("PATTERNBOT_CORPUS", Path(__file__).parents[2] / "shared" / "corpus"))
+CORPUS = Path(os.environ.get("PATTERNBOT_CORPUS") or DEFAULT_CORPUS)
 KYVERNO = CORPUS / "kyverno_policies.jsonl"
 
 POD = "spec.template.spec."

@@ -1,7 +1,8 @@
 """Reading the evaluation corpus at run time (never copied into the repository).
 
-The folder is `PATTERNBOT_CORPUS` when set, else /work/shared/corpus (see its README.md). Worlds
-built from it raise `CorpusMissing` when it is absent, so tests can skip with the reason.
+The folder is `PATTERNBOT_CORPUS` when set, else ../shared/corpus beside the repository
+(see its README.md). Worlds built from it raise `CorpusMissing` when it is absent, so tests can
+skip with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from bot.knowledge.kinds import KNOWN_KINDS
 
-DEFAULT_CORPUS = Path("/work/shared/corpus")
+# The shared folder sits beside the repository (`../shared/corpus`), in development and in CI.
+DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 CORPUS_ENV = "PATTERNBOT_CORPUS"
 
 # Kinds a pattern made from a chart keeps: its workloads and their direct companions. The house

@@ -16,7 +16,9 @@ from typing import Any
 from qdrant_client import QdrantClient
 from qdrant_client.models import Distance, PointStruct, VectorParams
 
-CORPUS = Path("/work/shared/corpus/dotai_examples.jsonl")
+from testing.worlds.corpus import DEFAULT_CORPUS
+
+CORPUS = DEFAULT_CORPUS / "dotai_examples.jsonl"
 # dot-ai's payload keys for organizational patterns and policy intents (organizational-types.ts).
 PAYLOAD_KEYS = (
     "description",
