@@ -12,8 +12,9 @@ confidence band, from a second run at threshold 0), and the association-rule bas
 Worlds: `calibration` is testing.simulation over --repo (the world the engine's defaults were
 calibrated on); `charts`, `kyverno` and `holdout` are testing.worlds, built from the corpus at run
 time ($PATTERNBOT_CORPUS or ../shared/corpus beside the repository). The engine's owners saw
-what went wrong on charts and kyverno while they worked (--eval-md); the holdout world's results were never reported to them
-(--eval-md leaves it out) and it runs only when named (--world holdout or final).
+what went wrong on charts and kyverno while they worked (--eval-md); the holdout world's results
+were never reported to them (--eval-md leaves it out) and it runs only when named (--world holdout
+or final).
 
     python bench/bench_learning.py --world charts --seeds 1
     python bench/bench_learning.py --world new --seeds 1 --eval-md /tmp/team/EVAL.md
