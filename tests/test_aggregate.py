@@ -189,6 +189,24 @@ def test_weak_intents_are_bounded_and_truncated(tmp_path: Path, logs_config: Con
     ]
 
 
+def test_a_score_exactly_at_a_threshold_is_strong_and_not_weak(
+    tmp_path: Path, logs_config: Config
+) -> None:
+    strong = logs_config.learning.strong_match_threshold
+    weak = logs_config.metrics.weak_match_threshold
+    lines = [
+        retrieved("a", "1", _t(1), "at the strong bar", {"web": strong}),
+        retrieved("b", "2", _t(2), "just below it", {"web": strong - 1e-6}),
+        retrieved("c", "3", _t(3), "at the weak bar", {"db": weak}),
+        retrieved("d", "4", _t(4), "just below the weak bar", {"db": weak - 1e-6}),
+    ]
+    report = _analyse(tmp_path, logs_config, lines)
+    assert (strong, weak) == (0.55, 0.4)
+    assert report.patterns["web"].strong_recommendations == 1
+    assert report.patterns["db"].strong_recommendations == 0
+    assert [w.workflow_id for w in report.weak_intents] == ["d"]
+
+
 def test_weak_intents_use_the_latest_retrieval(tmp_path: Path, logs_config: Config) -> None:
     lines = [
         retrieved("a", "1", _t(1), "vague", {"web": 0.2}),
