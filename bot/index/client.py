@@ -37,7 +37,10 @@ from bot.index.store import (
     IndexPoint,
     Kind,
     Layout,
+    dense_rows,
+    hits_in_order,
     point_id,
+    stored_item_id,
 )
 
 _NOT_DEPRECATED = models.Filter(
@@ -56,10 +59,6 @@ def _describe(exc: BaseException) -> str:
         return f"HTTP {exc.status_code} {exc.reason_phrase}" + (f": {detail}" if detail else "")
     return " ".join(str(exc).split()) or type(exc).__name__
 
-
-def _rows(vector: Any) -> npt.NDArray[np.float32]:
-    stored = vector.get(DENSE) if isinstance(vector, dict) else None
-    return np.asarray(stored if stored else np.zeros((0, 0)), dtype=np.float32)
 
 
 class QdrantClientIndex(Index):
@@ -260,13 +259,7 @@ class QdrantClientIndex(Index):
             records = self.client.retrieve(
                 self.collection(kind), ids=ids, with_payload=True, with_vectors=[DENSE]
             )
-        found = {
-            str((r.payload or {}).get("id", r.id)): Hit(
-                str((r.payload or {}).get("id", r.id)), dict(r.payload or {}), _rows(r.vector)
-            )
-            for r in records
-        }
-        return [found[i] for i in item_ids if i in found]
+        return hits_in_order(records, item_ids)
 
     def item_vectors(
         self, kind: Kind, item_ids: Sequence[str] | None = None
@@ -290,7 +283,7 @@ class QdrantClientIndex(Index):
                     records.extend(page)
                     if offset is None:
                         break
-        return {str((r.payload or {}).get("id", r.id)): _rows(r.vector) for r in records}
+        return {stored_item_id(r): dense_rows(r.vector) for r in records}
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # never hide the error that ended a command

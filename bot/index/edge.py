@@ -38,7 +38,10 @@ from bot.index.store import (
     IndexPoint,
     Kind,
     Layout,
+    dense_rows,
+    hits_in_order,
     point_id,
+    stored_item_id,
 )
 
 CONFIG_FILE = "edge_config.json"
@@ -307,13 +310,7 @@ class EdgeIndex(Index):
         ids: list[Any] = [point_id(kind, i) for i in item_ids]
         with self._translated(f"read collection {self.collection(kind)}"):
             records = self._shard(kind).retrieve(ids, True, [DENSE])
-        found = {
-            str((r.payload or {}).get("id", r.id)): Hit(
-                str((r.payload or {}).get("id", r.id)), dict(r.payload or {}), _rows(r.vector)
-            )
-            for r in records
-        }
-        return [found[i] for i in item_ids if i in found]
+        return hits_in_order(records, item_ids)
 
     def item_vectors(
         self, kind: Kind, item_ids: Sequence[str] | None = None
@@ -321,7 +318,6 @@ class EdgeIndex(Index):
         if not self.exists(kind):
             return {}
         shard = self._shard(kind)
-        found: dict[str, npt.NDArray[np.float32]] = {}
         with self._translated(f"read collection {self.collection(kind)}"):
             if item_ids is not None:
                 records = shard.retrieve([point_id(kind, i) for i in item_ids], ["id"], [DENSE])
@@ -337,9 +333,7 @@ class EdgeIndex(Index):
                     records.extend(page)
                     if offset is None:
                         break
-        for record in records:
-            found[str((record.payload or {}).get("id", record.id))] = _rows(record.vector)
-        return found
+        return {stored_item_id(r): dense_rows(r.vector) for r in records}
 
     def legacy_note(self) -> str | None:
         if not (self.folder / LEGACY_META).is_file():
@@ -394,7 +388,3 @@ class EdgeIndex(Index):
         finally:
             self._lock.release()
 
-
-def _rows(vector: Any) -> npt.NDArray[np.float32]:
-    stored = vector.get(DENSE) if isinstance(vector, dict) else None
-    return np.asarray(stored if stored else np.zeros((0, 0)), dtype=np.float32)

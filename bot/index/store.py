@@ -80,6 +80,26 @@ class Hit:
     dense: npt.NDArray[np.float32] = field(repr=False)  # shape (texts, dimension), unit rows
 
 
+def dense_rows(vector: Any) -> npt.NDArray[np.float32]:
+    """The dense multivector of a stored point (both engines return named vectors as a dict)."""
+    stored = vector.get(DENSE) if isinstance(vector, dict) else None
+    return np.asarray(stored if stored else np.zeros((0, 0)), dtype=np.float32)
+
+
+def stored_item_id(point: Any) -> str:
+    """The item id of a stored point: its payload's `id` (point ids are derived UUIDs)."""
+    return str((point.payload or {}).get("id", point.id))
+
+
+def hits_in_order(points: Sequence[Any], item_ids: Sequence[str]) -> list[Hit]:
+    """Hits of retrieved points in the order of `item_ids` (ids without a point left out)."""
+    found = {
+        stored_item_id(p): Hit(stored_item_id(p), dict(p.payload or {}), dense_rows(p.vector))
+        for p in points
+    }
+    return [found[i] for i in item_ids if i in found]
+
+
 class Layout(NamedTuple):
     """A collection as stored: its dense size, and whether the rest is the current layout.
 
