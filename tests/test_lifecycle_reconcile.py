@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.atomicfile import write_atomically
 from bot.config import Config, load_config
 from bot.knowledge.repository import load_knowledge_base
 from bot.learning.suggestion import Suggestion
-from bot.platform.atomic import write_atomically
 from bot.platform.branches import branch_name
 from bot.platform.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
 from bot.platform.local import LocalPlatform

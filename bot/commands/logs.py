@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.atomicfile import write_atomically
 from bot.commands.common import load_valid_knowledge_base
 from bot.config import load_config
 from bot.console import progress, warn
 from bot.error_handler import EXIT_FAILURE, EXIT_OK
 from bot.errors import UsageError
-from bot.platform.atomic import write_atomically
 from bot.workflow.dotai_solutions import DescriptionMapper, event_line, import_solutions
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bot.atomicfile import write_atomically
 
 CACHE_FILE = "yaml-cache-v1.json"
 # Modules whose code decides what a file parses and validates to: a change to any of them
@@ -94,12 +94,5 @@ class ParseCache:
             if key in self.used
         }
         text = json.dumps({"code": _code_fingerprint(), "files": files}, ensure_ascii=False)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".yaml-cache-", dir=self.path.parent)
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, self.path)
-        except OSError:
-            with contextlib.suppress(OSError, UnboundLocalError):
-                os.unlink(temporary)
+        with contextlib.suppress(OSError):
+            write_atomically(self.path, text)

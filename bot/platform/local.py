@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.atomicfile import write_atomically
 from bot.errors import PlatformError
-from bot.platform.atomic import write_atomically
 from bot.platform.base import DashboardIssue, Proposal, ProposalState, UpsertResult
 from bot.platform.gitrepo import GitRepo
 
