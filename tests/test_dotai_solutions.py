@@ -284,3 +284,34 @@ def test_a_file_that_is_not_a_solution_list_is_refused(
         f"patternbot: warning: {source}:1: not a Solution list: expected the output of "
         "`kubectl get solutions -A -o json`"
     )
+
+
+def test_suggestions_from_imported_records_are_exact(
+    synced_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 20 storefront deployments through dot-ai; 19 also carried a PodDisruptionBudget.
+    records = [
+        solution(
+            f"shop-{n}",
+            f"Deploy storefront number {n}",
+            ["Deployment", "Service", "Ingress"] + (["PodDisruptionBudget"] if n < 19 else []),
+            state="deployed",
+            patterns=[WEB["description"]],
+            created=f"2026-03-{n + 1:02d}T10:00:00Z",
+        )
+        for n in range(20)
+    ]
+    source = _write(tmp_path / "solutions.json", records)
+    out = tmp_path / "logs" / "imported.jsonl"
+    out.parent.mkdir()
+    _import(synced_repo, source, out, capsys)
+
+    code = main(["suggest", "--repo", str(synced_repo), "--logs", str(out), "--json"])
+    data = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    additions = [s for s in data["suggestions"] if s["type"] == "update_pattern"]
+    assert [(s["target"], s["changes"], s["evidence"]["hits"], s["evidence"]["cases"])
+            for s in additions] == [
+        ("stateless-web-app", {"add": {"suggestedResources": ["PodDisruptionBudget"]}}, 19, 20)
+    ]  # fmt: skip
