@@ -216,7 +216,7 @@ class QdrantClientIndex(Index):
                 limit=limit,
                 with_payload=["id"],
             )
-        return [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in response.points]
+        return [(stored_item_id(p), float(p.score)) for p in response.points]
 
     def search(
         self,
@@ -247,7 +247,7 @@ class QdrantClientIndex(Index):
         with self._translated(f"search collection {self.collection(kind)}"):
             responses = self.client.query_batch_points(self.collection(kind), requests)
         return [
-            [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in response.points]
+            [(stored_item_id(p), float(p.score)) for p in response.points]
             for response in responses
         ]
 

@@ -276,7 +276,7 @@ class EdgeIndex(Index):
                     limit=limit, query=qe.Query.Nearest(query, using=DENSE), with_payload=["id"]
                 )
             )
-        return [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in points]
+        return [(stored_item_id(p), float(p.score)) for p in points]
 
     def search(
         self,
@@ -300,7 +300,7 @@ class EdgeIndex(Index):
         with self._translated(f"search collection {self.collection(kind)}"):
             results = self._shard(kind).query_batch(batch)
         return [
-            [(str((p.payload or {}).get("id", p.id)), float(p.score)) for p in points]
+            [(stored_item_id(p), float(p.score)) for p in points]
             for points in results
         ]
 
