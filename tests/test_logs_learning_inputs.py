@@ -47,6 +47,11 @@ def _dump(value: Any) -> Any:
     return [v.model_dump(mode="json", by_alias=True) for v in value]
 
 
+def _profiles(report: UsageReport) -> Any:
+    # Profiles are plain dataclasses (there can be one per workflow); pydantic dumps them in place.
+    return report.model_dump(mode="json", by_alias=True)["solutionProfiles"]
+
+
 def test_errors_are_normalised_counted_per_item_and_most_common_first(
     tmp_path: Path, logs_config: Config
 ) -> None:
@@ -112,7 +117,7 @@ def test_solution_profiles_group_latest_solutions_by_signature(
         solution("g", "g1", "2026-03-03T12:00:00Z", ["ghost", "web"], ["Deployment"]),
     ]
     report = _analyse(tmp_path, logs_config, lines)
-    assert _dump(report.solution_profiles) == [
+    assert _profiles(report) == [
         {"patterns": ["web"], "kinds": ["Deployment"], "workflows": 2, "deployed": 0,
          "failed": 1},
         {"patterns": ["web"], "kinds": ["Deployment", "Service"], "workflows": 2, "deployed": 0,
@@ -122,12 +127,34 @@ def test_solution_profiles_group_latest_solutions_by_signature(
         {"patterns": ["db", "web"], "kinds": ["Deployment", "Service"], "workflows": 1,
          "deployed": 0, "failed": 1},
     ]  # fmt: skip
-    assert _dump(report.clusters["prod"].solution_profiles) == [
+    assert _profiles(report.clusters["prod"]) == [
         {"patterns": ["db", "web"], "kinds": ["Deployment", "Service"], "workflows": 1,
          "deployed": 0, "failed": 1},
         {"patterns": ["web"], "kinds": ["Deployment", "Service"], "workflows": 1, "deployed": 0,
          "failed": 1},
     ]  # fmt: skip
+
+
+def test_profile_kinds_are_redacted_and_merged_when_two_redact_alike(
+    tmp_path: Path, logs_config: Config
+) -> None:
+    # Two different tokens in kind names redact to the same text: their profiles share a kind.
+    first, second = "Kindghp_" + "a" * 36, "Kindghp_" + "b" * 36
+    lines = [
+        solution("a", "a1", "2026-03-03T08:00:00Z", ["web"], [first, "Service"]),
+        solution("b", "b1", "2026-03-03T08:01:00Z", ["web"], [second, "Service"]),
+        solution("c", "c1", "2026-03-03T08:02:00Z", ["db"], ["Service", first, second]),
+    ]
+    report = _analyse(tmp_path, logs_config, lines)
+    assert _profiles(report) == [
+        {"patterns": ["db"], "kinds": ["Kind[REDACTED:github-token]", "Service"],
+         "workflows": 1, "deployed": 0, "failed": 0},
+        {"patterns": ["web"], "kinds": ["Kind[REDACTED:github-token]", "Service"],
+         "workflows": 1, "deployed": 0, "failed": 0},
+        {"patterns": ["web"], "kinds": ["Kind[REDACTED:github-token]", "Service"],
+         "workflows": 1, "deployed": 0, "failed": 0},
+    ]  # fmt: skip
+    assert report.solution_profiles.uses("web") == 2
 
 
 def _day(day: str, workflow: str, pattern: str) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ from bot.learning.history import InMemoryDecisionHistory
 from bot.learning.suggestion import SuggestionType, fingerprint_of
 from bot.logs.analysis import analyse_logs
 from bot.logs.emitter import WorkflowLog
-from bot.logs.usage import SolutionProfile, UsageReport
+from bot.logs.profiles import SolutionProfile, SolutionProfiles
+from bot.logs.usage import UsageReport
 from tests.support.kb import make_kb_repo, pattern_data
 from tests.support.learning import learning_config, report, standard_kb, usage
 
@@ -217,12 +218,12 @@ def test_the_conditional_rates_are_in_the_evidence(tmp_path: Path) -> None:
     rep = _partner_explained_report()
     # web-app also adds PodDisruptionBudget on its own, with or without cache.
     pdb = "PodDisruptionBudget"
-    rep.solution_profiles = [
+    rep.solution_profiles = SolutionProfiles.of(
         _profile(
             p.patterns, sorted({*p.kinds, pdb}) if "web-app" in p.patterns else p.kinds, p.workflows
         )
         for p in rep.solution_profiles
-    ]
+    )
     run = suggest(
         learning_config(), kb, rep, embedder=None, index=None, history=InMemoryDecisionHistory()
     )

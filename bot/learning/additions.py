@@ -154,7 +154,7 @@ def measure(ctx: SignalContext, report: UsageReport) -> list[Finding]:
 
 def _uses(report: UsageReport, pattern_id: str) -> int:
     if report.solution_profiles:
-        return sum(p.workflows for p in report.solution_profiles if pattern_id in p.patterns)
+        return report.solution_profiles.uses(pattern_id)
     usage = report.patterns.get(pattern_id)
     return usage.times_used if usage is not None else 0
 

@@ -14,7 +14,7 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from bot.logs.usage import SolutionProfile
+from bot.logs.profiles import SolutionProfiles
 
 Ints = npt.NDArray[np.int64]
 
@@ -35,20 +35,19 @@ class ProfileCounts:
     )
 
 
-def _pairs(lists: Sequence[Sequence[str]], index: Mapping[str, int], width: int) -> Ints:
-    """Distinct (row, code) pairs as row * width + code, sorted; unknown names left out."""
-    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    flat = list(chain.from_iterable(lists))
-    lookup = {name: index.get(name, -1) for name in set(flat)}
-    codes = np.fromiter(map(lookup.__getitem__, flat), dtype=np.int64, count=len(flat))
-    rows = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
-    known = codes >= 0
-    values = np.sort(rows[known] * width + codes[known])
-    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
+def _recoded(
+    rows: Ints, codes: Ints, names: Sequence[str], index: Mapping[str, int], width: int
+) -> Ints:
+    """Pairs (row, code into `names`) as row * width + code into `index`, sorted and distinct;
+    names missing from `index` are left out."""
+    lookup = np.asarray([index.get(name, -1) for name in names], dtype=np.int64)
+    recoded = lookup[codes] if codes.size else codes
+    known = recoded >= 0
+    return np.unique(rows[known] * width + recoded[known])
 
 
 def count_profiles(
-    profiles: Sequence[SolutionProfile],
+    profiles: SolutionProfiles,
     suggests: Mapping[str, Sequence[str]],
     is_kind: Callable[[str], bool],
     candidate: Callable[[int, int], bool],
@@ -58,22 +57,28 @@ def count_profiles(
     `candidate(hits, uses)` says which (pattern, kind) pairs are worth comparing across partners.
     """
     counts = ProfileCounts()
-    profiles = [p for p in profiles if p.workflows > 0]
     if not profiles or not suggests:
         return counts
     pattern_ids = sorted(suggests)
     pattern_index = {pid: i for i, pid in enumerate(pattern_ids)}
-    kind_lists = [p.kinds for p in profiles]
-    kind_names = sorted({k for kinds in kind_lists for k in kinds} | set(chain(*suggests.values())))
+    kind_names = sorted(set(profiles.kind_names) | set(chain(*suggests.values())))
     kind_index = {k: i for i, k in enumerate(kind_names)}
     n_patterns, n_kinds = len(pattern_ids), len(kind_names)
-    weights = np.fromiter((p.workflows for p in profiles), dtype=np.int64, count=len(profiles))
+    weights = profiles.workflows
 
-    pattern_pairs = _pairs([p.patterns for p in profiles], pattern_index, n_patterns)
+    pattern_pairs = _recoded(
+        profiles.pattern_rows,
+        profiles.pattern_codes,
+        profiles.pattern_names,
+        pattern_index,
+        n_patterns,
+    )
     if pattern_pairs.size == 0:
         return counts
     rows, codes = pattern_pairs // n_patterns, pattern_pairs % n_patterns
-    kind_pairs = _pairs(kind_lists, kind_index, n_kinds)
+    kind_pairs = _recoded(
+        profiles.kind_rows, profiles.kind_codes, profiles.kind_names, kind_index, n_kinds
+    )
     present = np.zeros((len(profiles), n_kinds), dtype=bool)
     present[kind_pairs // n_kinds, kind_pairs % n_kinds] = True
 

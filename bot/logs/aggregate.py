@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 
 from bot.knowledge.repository import KnowledgeBase
 from bot.logs.error_text import normalise_error
 from bot.logs.events import OutcomeStatus, SettingValue
+from bot.logs.profiles import Ints, SolutionProfiles, distinct_pairs
 from bot.logs.redact import SECRET_VALUE, names_a_secret, redact
 from bot.logs.usage import (
     Anomaly,
@@ -26,7 +28,6 @@ from bot.logs.usage import (
     ItemUsage,
     PairUsage,
     SettingUsage,
-    SolutionProfile,
     UsageReport,
     WeakIntent,
     Window,
@@ -203,19 +204,50 @@ SELECT w, cluster, period, id FROM (
 ) SEMI JOIN kb_patterns k USING (id)
 """
 
-# Latest solutions by signature: the knowledge-base patterns used (sorted) and the distinct
-# resource kinds (sorted).
-_PROFILES = f"""
-WITH known AS ({_USED_KNOWN}),
+# Latest solutions by signature: the knowledge-base patterns used and the distinct resource kinds,
+# each as a sorted list of codes (a name's code is its rank among the sorted names, so lists of
+# codes sort as the lists of names would). Profiles are numbered within their scope (r), most
+# workflows first, then by patterns and kinds; scopes are numbered too (scope_no).
+_PROFILE_CODES = """
+CREATE OR REPLACE TEMP TABLE profile_pattern_codes AS
+SELECT id AS name, (row_number() OVER (ORDER BY id) - 1)::BIGINT AS code FROM kb_patterns;
+CREATE OR REPLACE TEMP TABLE profile_kind_codes AS
+SELECT kind AS name, (row_number() OVER (ORDER BY kind) - 1)::BIGINT AS code
+FROM (SELECT DISTINCT unnest(kinds) AS kind FROM sol);
+"""
+
+_PROFILES = """
+CREATE OR REPLACE TEMP TABLE profiles AS
+WITH pattern_sets AS (
+    SELECT w, list_sort(list(DISTINCT c.code)) AS codes
+    FROM (SELECT w, unnest(patterns_used) AS name FROM sol)
+        JOIN profile_pattern_codes c USING (name)
+    GROUP BY w
+),
+kind_sets AS (
+    SELECT w, list_sort(list(DISTINCT c.code)) AS codes
+    FROM (SELECT w, unnest(kinds) AS name FROM sol) JOIN profile_kind_codes c USING (name)
+    GROUP BY w
+),
 signed AS (
     SELECT s.w, s.cluster AS cluster, s.period AS period, s.status,
-        coalesce(k.ids, []) AS pattern_ids, list_sort(list_distinct(s.kinds)) AS kind_set
-    FROM sol s LEFT JOIN (SELECT w, list_sort(list(id)) AS ids FROM known GROUP BY w) k USING (w)
+        coalesce(p.codes, []) AS pattern_codes, coalesce(k.codes, []) AS kind_codes
+    FROM sol s LEFT JOIN pattern_sets p USING (w) LEFT JOIN kind_sets k USING (w)
+),
+grouped AS (
+    SELECT * FROM (
+        SELECT {scope}, pattern_codes, kind_codes, count(*),
+            count(*) FILTER (WHERE g.status = 'deployed'),
+            count(*) FILTER (WHERE g.status = 'failed')
+        FROM signed g
+        {sets}
+    ) AS t(by_cluster, by_period, cluster, period, pattern_codes, kind_codes, workflows, deployed,
+        failed)
 )
-SELECT {{scope}}, pattern_ids, kind_set, count(*),
-    count(*) FILTER (WHERE g.status = 'deployed'), count(*) FILTER (WHERE g.status = 'failed')
-FROM signed g
-{{sets}}
+SELECT dense_rank() OVER (ORDER BY by_cluster, by_period, cluster, period) AS scope_no,
+    row_number() OVER (PARTITION BY by_cluster, by_period, cluster, period
+        ORDER BY workflows DESC, pattern_codes, kind_codes) - 1 AS r, *
+FROM grouped
 """
 
 # Joins rather than per-workflow lists: a kind is added when none of the workflow's known patterns
@@ -568,23 +600,65 @@ def _outcomes_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: 
 
 
 def _profiles(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
-    sql = _grouped(_PROFILES, "pattern_ids, kind_set", periods)
-    for row in con.execute(sql).fetchall():
-        report = _target(reports, row)
-        if report is not None:
-            patterns, kinds, workflows, deployed, failed = row[_SCOPE_COLUMNS:]
-            # Built without validation: there can be one per workflow, and the values are typed.
-            report.solution_profiles.append(
-                SolutionProfile.model_construct(
-                    patterns=[str(p) for p in patterns],
-                    kinds=[redact(str(k)) for k in kinds or []],
-                    workflows=int(workflows),
-                    deployed=int(deployed),
-                    failed=int(failed),
-                )
-            )
-    for report in reports.values():
-        report.solution_profiles.sort(key=lambda p: (-p.workflows, p.patterns, p.kinds))
+    """Each report's solution profiles (bot/logs/profiles.py), fetched by column: there can be one
+    per workflow. Kind names are redacted once each."""
+    con.execute(_PROFILE_CODES)
+    con.execute(_grouped(_PROFILES, "pattern_codes, kind_codes", periods))
+    pattern_names = _names(con, "profile_pattern_codes")
+    raw_kinds = _names(con, "profile_kind_codes")
+    kept = [redact(kind) for kind in raw_kinds]
+    kind_names = sorted(set(kept))
+    # Redaction can merge two kinds or change their order: codes follow the kept names.
+    kind_code = np.asarray([kind_names.index(k) for k in kept] if kept != kind_names else [])
+    per_profile = con.execute(
+        "SELECT scope_no, workflows, deployed, failed FROM profiles ORDER BY scope_no, r"
+    ).fetchnumpy()
+    pattern_pairs, kind_pairs = (
+        con.execute(
+            f"SELECT scope_no, r, code FROM (SELECT scope_no, r, unnest({column}) AS code "
+            "FROM profiles) ORDER BY scope_no, r, code"
+        ).fetchnumpy()
+        for column in ("pattern_codes", "kind_codes")
+    )
+    scopes = con.execute(
+        "SELECT DISTINCT scope_no, by_cluster, by_period, cluster, period FROM profiles"
+    ).fetchall()
+    for scope_no, *scope in scopes:
+        report = _target(reports, scope)
+        if report is None:
+            continue
+        rows = _of_scope(per_profile, scope_no)
+        patterns = _of_scope(pattern_pairs, scope_no)
+        kinds = _of_scope(kind_pairs, scope_no)
+        kind_rows, kind_codes = kinds["r"], kinds["code"]
+        if kind_code.size:
+            kind_codes = kind_code[kind_codes]
+            kind_rows, kind_codes = distinct_pairs(kind_rows, kind_codes, len(kind_names))
+        report.solution_profiles = SolutionProfiles(
+            pattern_names,
+            kind_names,
+            rows["workflows"],
+            rows["deployed"],
+            rows["failed"],
+            (patterns["r"], patterns["code"]),
+            (kind_rows, kind_codes),
+        )
+
+
+def _names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = con.execute(f"SELECT name FROM {table} ORDER BY code").fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def _of_scope(columns: dict[str, Any], scope_no: int) -> dict[str, Ints]:
+    """The rows of one scope from columns sorted by scope_no, as int64 arrays."""
+    numbers = columns["scope_no"]
+    start, end = np.searchsorted(numbers, [scope_no, scope_no + 1])
+    return {
+        name: np.asarray(values[start:end], dtype=np.int64)
+        for name, values in columns.items()
+        if name != "scope_no"
+    }
 
 
 def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:

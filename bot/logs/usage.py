@@ -7,12 +7,21 @@ scratch on every run, never updated in place.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from bot.knowledge.schema import CamelModel, UsageMetrics
 from bot.logs.events import OutcomeStatus, SettingValue
+from bot.logs.profiles import SolutionProfiles
+
+# A report's profiles are arrays (see bot/logs/profiles.py); given as a list of rows, they are
+# converted, and they dump as a list of rows.
+Profiles = Annotated[
+    SolutionProfiles,
+    BeforeValidator(SolutionProfiles.validate),
+    PlainSerializer(SolutionProfiles.dump, return_type=list),
+]
 
 
 class Window(CamelModel):
@@ -86,20 +95,6 @@ class SettingUsage(CamelModel):
     kinds: dict[str, int] = Field(default_factory=dict)
 
 
-class SolutionProfile(CamelModel):
-    """Latest solutions that share one signature (patterns used, resource kinds), with outcomes.
-
-    The learning engine's conditional statistics (a kind's rate in a pattern's uses with and
-    without a co-used partner) come from these; their number is bounded by distinct signatures.
-    """
-
-    patterns: list[str]  # sorted ids
-    kinds: list[str]  # sorted resource kinds, each once
-    workflows: int
-    deployed: int = 0
-    failed: int = 0
-
-
 class DayOutcomes(CamelModel):
     """Outcomes of the workflows whose latest outcome fell on one UTC day."""
 
@@ -136,6 +131,8 @@ class Anomaly(CamelModel):
 class UsageReport(CamelModel):
     """Metrics for every pattern and policy of the knowledge base, and the learning inputs."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     window: Window = Field(default_factory=Window)
     events: int = 0  # distinct valid events analysed (after dedupe and filters)
     workflows: int = 0
@@ -149,7 +146,7 @@ class UsageReport(CamelModel):
     weak_intents: list[WeakIntent] = Field(default_factory=list)
     weak_intents_total: int = 0  # before the max_evidence_intents bound
     anomalies: list[Anomaly] = Field(default_factory=list)
-    solution_profiles: list[SolutionProfile] = Field(default_factory=list)
+    solution_profiles: Profiles = Field(default_factory=SolutionProfiles)
     # All workflows' outcomes per UTC day (ISO date -> counts): burst detection.
     outcomes_by_day: dict[str, DayOutcomes] = Field(default_factory=dict)
     # The same report per cluster (their own `clusters` are empty); workflows without cluster are
