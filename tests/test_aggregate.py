@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ def test_totals_window_co_usage_and_settings(tmp_path: Path, logs_config: Config
     assert report.deployed_solutions == 1
     assert (report.window.start, report.window.end) == (_utc(1), _utc(13))
     assert (report.rejected_lines, report.duplicate_events) == (0, 0)
-    assert [p.to_data() for p in report.co_usage] == [{"a": "db", "b": "web", "workflows": 1}]
+    assert [asdict(p) for p in report.co_usage] == [{"a": "db", "b": "web", "workflows": 1}]
     kinds = {"Deployment": 1, "HorizontalPodAutoscaler": 1, "Ingress": 1, "Service": 1,
              "StatefulSet": 1}  # fmt: skip
     assert [s.model_dump(by_alias=True) for s in report.settings] == [

@@ -157,6 +157,31 @@ def test_profile_kinds_are_redacted_and_merged_when_two_redact_alike(
     assert report.solution_profiles.uses("web") == 2
 
 
+def test_co_usage_counts_each_pair_of_known_patterns_per_latest_solution(
+    tmp_path: Path, logs_config: Config
+) -> None:
+    kb = make_kb({"web": ["Deployment"], "db": ["StatefulSet"], "cache": ["Deployment"]})
+    lines = [
+        solution("a", "a1", "2026-03-01T09:00:00Z", ["web", "db", "cache"], [], cluster="prod"),
+        solution("b", "b1", "2026-03-01T09:01:00Z", ["db", "web", "db"], [], cluster="prod"),
+        # An unknown pattern is in no pair; a superseded solution counts for nothing.
+        solution("c", "c0", "2026-03-01T09:02:00Z", ["cache", "db"], [], cluster="staging"),
+        solution("c", "c1", "2026-03-01T09:03:00Z", ["ghost", "web", "db"], [], cluster="staging"),
+        solution("d", "d1", "2026-03-01T09:04:00Z", ["cache"], []),
+    ]
+    path = write_log(tmp_path / "logs" / "w.jsonl", lines)
+    report = analyse_logs(logs_config, kb, [str(path)])
+
+    def pairs(usage: UsageReport) -> list[tuple[str, str, int]]:
+        return [(p.a, p.b, p.workflows) for p in usage.co_usage]
+
+    assert pairs(report) == [("db", "web", 3), ("cache", "db", 1), ("cache", "web", 1)]
+    assert pairs(report.clusters["prod"]) == [
+        ("db", "web", 2), ("cache", "db", 1), ("cache", "web", 1)
+    ]  # fmt: skip
+    assert pairs(report.clusters["staging"]) == [("db", "web", 1)]
+
+
 def _day(day: str, workflow: str, pattern: str) -> list[dict[str, Any]]:
     return [
         solution(workflow, f"{workflow}-s", f"{day}T00:00:00Z", [pattern], ["Deployment"]),

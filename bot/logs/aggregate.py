@@ -19,7 +19,7 @@ import numpy as np
 from bot.knowledge.repository import KnowledgeBase
 from bot.logs.error_text import normalise_error
 from bot.logs.events import OutcomeStatus, SettingValue
-from bot.logs.profiles import Ints, SolutionProfiles, distinct_pairs
+from bot.logs.profiles import Ints, SolutionProfiles, co_used, distinct_pairs
 from bot.logs.redact import SECRET_VALUE, names_a_secret, redact
 from bot.logs.usage import (
     Anomaly,
@@ -206,8 +206,8 @@ SELECT w, cluster, period, id FROM (
 
 # Latest solutions by signature: the knowledge-base patterns used and the distinct resource kinds,
 # each as a sorted list of codes (a name's code is its rank among the sorted names, so lists of
-# codes sort as the lists of names would). Profiles are numbered within their scope (r), most
-# workflows first, then by patterns and kinds; scopes are numbered too (scope_no).
+# codes sort as the lists of names would). Profiles are numbered within their scope (r) and scopes
+# are numbered too (scope_no).
 _PROFILE_CODES = """
 CREATE OR REPLACE TEMP TABLE profile_pattern_codes AS
 SELECT id AS name, (row_number() OVER (ORDER BY id) - 1)::BIGINT AS code FROM kb_patterns;
@@ -245,8 +245,8 @@ grouped AS (
         failed)
 )
 SELECT dense_rank() OVER (ORDER BY by_cluster, by_period, cluster, period) AS scope_no,
-    row_number() OVER (PARTITION BY by_cluster, by_period, cluster, period
-        ORDER BY workflows DESC, pattern_codes, kind_codes) - 1 AS r, *
+    -- In no particular order: the counts do not depend on it, and rows are listed sorted.
+    row_number() OVER (PARTITION BY by_cluster, by_period, cluster, period) - 1 AS r, *
 FROM grouped
 """
 
@@ -260,14 +260,6 @@ added AS (SELECT * FROM present ANTI JOIN covered USING (w, kind))
 SELECT {{scope}}, id, kind, count(*)
 FROM known g JOIN added USING (w)
 {{sets}}
-"""
-
-_CO_USAGE = f"""
-WITH known AS ({_USED_KNOWN})
-SELECT {{scope}}, g.id, y.id, count(*) AS n
-FROM known g JOIN known y ON g.w = y.w AND g.id < y.id
-{{sets}}
-ORDER BY n DESC, g.id, y.id
 """
 
 _SETTING_PAIRS = """
@@ -675,12 +667,10 @@ def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports, periods:
         owners[key].patterns[item_id].common_additions = _most_common(kinds)
 
 
-def _co_usage(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
-    for row in con.execute(_grouped(_CO_USAGE, "g.id, y.id", periods)).fetchall():
-        report = _target(reports, row)
-        if report is not None:
-            a, b, count = row[_SCOPE_COLUMNS:]
-            report.co_usage.append(PairUsage(a=a, b=b, workflows=int(count)))
+def _co_usage(reports: Reports) -> None:
+    """Pairs of knowledge-base patterns in the same latest solution, from each report's profiles."""
+    for report in reports.values():
+        report.co_usage = [PairUsage(a, b, n) for a, b, n in co_used(report.solution_profiles)]
 
 
 def _setting(path: str, text: str | None) -> tuple[str, SettingValue]:
@@ -785,7 +775,7 @@ def aggregate_usage(
         _uses_by_day(con, reports, periods)
         _outcomes_by_day(con, reports, periods)
         _profiles(con, reports, periods)
-        _co_usage(con, reports, periods)
+        _co_usage(reports)
         _settings(con, reports, periods)
         _weak_intents(con, reports, options)
     report = reports.pop(None)

@@ -45,6 +45,7 @@ class SolutionProfiles:
     `failed[r]` of them with that outcome; its patterns are `pattern_names[c]` for each pair
     (r, c) of (pattern_rows, pattern_codes), its kinds likewise. Names are sorted and distinct;
     pairs are sorted by row then code and distinct; every profile has at least one workflow.
+    Profiles are stored in no particular order (no count depends on it) and listed sorted.
     """
 
     __slots__ = (
@@ -109,16 +110,22 @@ class SolutionProfiles:
         return len(self) > 0
 
     def __iter__(self) -> Iterator[SolutionProfile]:
+        """The profiles as rows: most workflows first, then by patterns and kinds."""
         patterns = _split(self.pattern_rows, self.pattern_codes, self.pattern_names, len(self))
         kinds = _split(self.kind_rows, self.kind_codes, self.kind_names, len(self))
-        for r in range(len(self)):
-            yield SolutionProfile(
-                patterns[r],
-                kinds[r],
-                int(self.workflows[r]),
-                int(self.deployed[r]),
-                int(self.failed[r]),
+        rows = [
+            SolutionProfile(patterns[r], kinds[r], workflows, deployed, failed)
+            for r, (workflows, deployed, failed) in enumerate(
+                zip(
+                    self.workflows.tolist(),
+                    self.deployed.tolist(),
+                    self.failed.tolist(),
+                    strict=True,
+                )
             )
+        ]
+        rows.sort(key=lambda p: (-p.workflows, p.patterns, p.kinds))
+        return iter(rows)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SolutionProfiles):
@@ -147,6 +154,34 @@ class SolutionProfiles:
             )
             self._uses = {name: int(totals[c]) for c, name in enumerate(self.pattern_names)}
         return self._uses.get(pattern_id, 0)
+
+
+def co_used(profiles: SolutionProfiles) -> list[tuple[str, str, int]]:
+    """Patterns used together: (a, b, solutions using both) with a < b, most solutions first,
+    then by a and b."""
+    rows, codes, width = profiles.pattern_rows, profiles.pattern_codes, len(profiles.pattern_names)
+    keys, weights = [], []
+    # Pairs are sorted by row then code: each entry pairs with the later entries of its row, `gap`
+    # places on. A row with more than `gap` entries has a pair at every smaller gap.
+    for gap in range(1, rows.size):
+        same = rows[gap:] == rows[:-gap]
+        if not same.any():
+            break
+        keys.append(codes[:-gap][same] * width + codes[gap:][same])
+        weights.append(profiles.workflows[rows[gap:][same]])
+    if not keys:
+        return []
+    pairs, position = np.unique(np.concatenate(keys), return_inverse=True)
+    totals = np.bincount(position, weights=np.concatenate(weights)).astype(np.int64)
+    firsts, seconds = pairs // width, pairs % width
+    order = np.lexsort((seconds, firsts, -totals))
+    names = profiles.pattern_names
+    return [
+        (names[a], names[b], n)
+        for a, b, n in zip(
+            firsts[order].tolist(), seconds[order].tolist(), totals[order].tolist(), strict=True
+        )
+    ]
 
 
 def _pairs_of(lists: Sequence[Sequence[str]], names: Sequence[str]) -> tuple[Ints, Ints]:

@@ -7,6 +7,7 @@ scratch on every run, never updated in place.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
@@ -77,8 +78,12 @@ class ItemUsage(CamelModel):
         )
 
 
-class PairUsage(CamelModel):
-    """Two patterns used together in one solution: `a` < `b` by id; `workflows` counts solutions."""
+@dataclass(frozen=True, slots=True)
+class PairUsage:
+    """Two patterns used together in one solution: `a` < `b` by id; `workflows` counts solutions.
+
+    A plain dataclass: a report can hold one per pair of patterns, in every scope.
+    """
 
     a: str
     b: str
