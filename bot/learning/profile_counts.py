@@ -14,7 +14,7 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from bot.logs.profiles import SolutionProfiles
+from bot.logs.profiles import SolutionProfiles, sorted_distinct
 
 Ints = npt.NDArray[np.int64]
 
@@ -43,7 +43,11 @@ def _recoded(
     lookup = np.asarray([index.get(name, -1) for name in names], dtype=np.int64)
     recoded = lookup[codes] if codes.size else codes
     known = recoded >= 0
-    return np.unique(rows[known] * width + recoded[known])
+    values = rows[known] * width + recoded[known]
+    kept = lookup[lookup >= 0]
+    if np.all(kept[1:] > kept[:-1]):
+        return values  # the order of names is kept: still sorted and distinct
+    return sorted_distinct(values)
 
 
 def count_profiles(

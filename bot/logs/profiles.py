@@ -34,9 +34,15 @@ def _ints(values: Iterable[int] | Ints | None = None) -> Ints:
     return np.asarray(list(values) if values is not None else [], dtype=np.int64)
 
 
+def sorted_distinct(values: Ints) -> Ints:
+    """`values` sorted, each once (np.unique without its hashing, which is slower here)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if ordered.size else ordered
+
+
 def distinct_pairs(rows: Ints, codes: Ints, width: int) -> tuple[Ints, Ints]:
     """(rows, codes) sorted by row then code, each pair once; `codes` must be in [0, width)."""
-    values = np.unique(rows * max(width, 1) + codes)
+    values = sorted_distinct(rows * max(width, 1) + codes)
     return values // max(width, 1), values % max(width, 1)
 
 
@@ -171,8 +177,12 @@ def co_used(profiles: SolutionProfiles) -> list[tuple[str, str, int]]:
         weights.append(profiles.workflows[rows[gap:][same]])
     if not keys:
         return []
-    pairs, position = np.unique(np.concatenate(keys), return_inverse=True)
-    totals = np.bincount(position, weights=np.concatenate(weights)).astype(np.int64)
+    flat = np.concatenate(keys)
+    order = np.argsort(flat, kind="stable")
+    flat = flat[order]
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    pairs = flat[starts]
+    totals = np.add.reduceat(np.concatenate(weights)[order], starts).astype(np.int64)
     firsts, seconds = pairs // width, pairs % width
     order = np.lexsort((seconds, firsts, -totals))
     names = profiles.pattern_names
