@@ -50,6 +50,25 @@ def _recoded(
     return sorted_distinct(values)
 
 
+def _expand(starts: Ints, lengths: Ints) -> Ints:
+    """The indices start, start + 1, ..., start + length - 1 of every (start, length), in order."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _group_sums(keys: Ints, weights: Ints) -> tuple[Ints, Ints]:
+    """Distinct keys, sorted, and the sum of the weights of each."""
+    if keys.size == 0:
+        return keys, weights
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.add.reduceat(weights[order], starts).astype(np.int64)
+
+
 def count_profiles(
     profiles: SolutionProfiles,
     suggests: Mapping[str, Sequence[str]],
@@ -59,6 +78,8 @@ def count_profiles(
     """Counts over `profiles` for the patterns in `suggests` (pattern id -> suggested kinds).
 
     `candidate(hits, uses)` says which (pattern, kind) pairs are worth comparing across partners.
+    Everything is computed on pairs and triples of codes (sparse): memory grows with what the
+    profiles hold, never with profiles x kinds.
     """
     counts = ProfileCounts()
     if not profiles or not suggests:
@@ -70,6 +91,8 @@ def count_profiles(
     n_patterns, n_kinds = len(pattern_ids), len(kind_names)
     weights = profiles.workflows
 
+    # Pattern entries (row, pattern), sorted by row then pattern; rows without a known pattern
+    # take no part.
     pattern_pairs = _recoded(
         profiles.pattern_rows,
         profiles.pattern_codes,
@@ -80,76 +103,89 @@ def count_profiles(
     if pattern_pairs.size == 0:
         return counts
     rows, codes = pattern_pairs // n_patterns, pattern_pairs % n_patterns
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    row_len = np.diff(np.r_[starts, rows.size])
+    slot_of = np.full(len(profiles), -1, dtype=np.int64)
+    slot_of[rows[starts]] = np.arange(starts.size)
+
+    # Added kinds (row, kind): present, a valid kind name, in a row with a known pattern, and
+    # suggested by none of the row's patterns.
     kind_pairs = _recoded(
         profiles.kind_rows, profiles.kind_codes, profiles.kind_names, kind_index, n_kinds
     )
-    present = np.zeros((len(profiles), n_kinds), dtype=bool)
-    present[kind_pairs // n_kinds, kind_pairs % n_kinds] = True
-
-    suggested = np.zeros((n_patterns, n_kinds), dtype=bool)
-    for pid, kinds in suggests.items():
-        suggested[pattern_index[pid], [kind_index[k] for k in kinds]] = True
-    # `rows` is sorted: one reduceat per profile ORs its patterns' suggested kinds.
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    with_pattern = rows[starts]
-    covered = np.logical_or.reduceat(suggested[codes], starts, axis=0)
     valid_kind = np.fromiter((is_kind(k) for k in kind_names), dtype=bool, count=n_kinds)
-    added = np.zeros_like(present)
-    added[with_pattern] = present[with_pattern] & ~covered & valid_kind
+    kind_rows, kind_codes = kind_pairs // n_kinds, kind_pairs % n_kinds
+    keep = (slot_of[kind_rows] >= 0) & valid_kind[kind_codes]
+    kind_rows, kind_codes = kind_rows[keep], kind_codes[keep]
+    suggested = [sorted({kind_index[k] for k in suggests[pid]}) for pid in pattern_ids]
+    suggested_len = np.asarray([len(k) for k in suggested], dtype=np.int64)
+    suggested_start = np.r_[0, np.cumsum(suggested_len)[:-1]].astype(np.int64)
+    suggested_flat = np.asarray(list(chain.from_iterable(suggested)), dtype=np.int64)
+    covering = _expand(suggested_start[codes], suggested_len[codes])
+    covered = np.repeat(rows, suggested_len[codes]) * n_kinds + suggested_flat[covering]
+    is_added = ~np.isin(kind_rows * n_kinds + kind_codes, covered)
+    added_rows, added_kinds = kind_rows[is_added], kind_codes[is_added]
 
-    entry_weights = weights[rows]
-    uses = np.bincount(codes, weights=entry_weights, minlength=n_patterns).astype(np.int64)
-    order = np.argsort(codes, kind="stable")
-    by_code = codes[order]
-    code_starts = np.flatnonzero(np.r_[True, by_code[1:] != by_code[:-1]])
-    weighted = added[rows[order]] * entry_weights[order][:, None]
-    sums = np.add.reduceat(weighted, code_starts, axis=0)
-    added_counts = np.zeros((n_patterns, n_kinds), dtype=np.int64)
-    added_counts[by_code[code_starts]] = sums
+    uses = np.bincount(codes, weights=weights[rows], minlength=n_patterns).astype(np.int64)
+    # (pattern, added kind) for every pattern entry of a row and every kind added there.
+    entry_slots = slot_of[added_rows]
+    entries = _expand(starts[entry_slots], row_len[entry_slots])
+    triple_kinds = np.repeat(added_kinds, row_len[entry_slots])
+    added_keys, added_sums = _group_sums(
+        codes[entries] * n_kinds + triple_kinds, weights[rows[entries]]
+    )
+    added_counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for key, total in zip(added_keys.tolist(), added_sums.tolist(), strict=True):
+        added_counts[key // n_kinds][key % n_kinds] = total
 
-    for used in np.flatnonzero(uses):
+    for used in np.flatnonzero(uses).tolist():
         counts.uses[pattern_ids[used]] = int(uses[used])
-        nonzero = np.flatnonzero(added_counts[used])
-        if nonzero.size:
+        if added_counts.get(used):
             counts.added[pattern_ids[used]] = {
-                kind_names[k]: int(added_counts[used, k]) for k in nonzero
+                kind_names[k]: total for k, total in sorted(added_counts[used].items())
             }
 
-    # Partners, for candidate (pattern, kind) pairs only: rows holding the pattern, their other
-    # patterns, and how often the kind was added there.
-    row_len = np.diff(np.r_[starts, rows.size])
-    row_of = np.full(len(profiles), -1, dtype=np.int64)
-    row_of[with_pattern] = np.arange(with_pattern.size)
-    for p, pattern_id in enumerate(pattern_ids):
-        wanted = [
-            int(k)
-            for k in np.flatnonzero(added_counts[p])
-            if candidate(int(added_counts[p, k]), int(uses[p]))
-        ]
-        if not wanted:
-            continue
-        mine = rows[codes == p]
-        slots = row_of[mine]
-        multi = row_len[slots] > 1
-        mine, slots = mine[multi], slots[multi]
-        if mine.size == 0:
-            continue
-        lengths = row_len[slots]
-        offsets = np.repeat(starts[slots] - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-        entries = np.arange(lengths.sum()) + offsets
-        partner_rows, partners = rows[entries], codes[entries]
-        other = partners != p
-        partner_rows, partners = partner_rows[other], partners[other]
-        partner_weights = weights[partner_rows]
-        joint = np.bincount(partners, weights=partner_weights, minlength=n_patterns)
-        for q in np.flatnonzero(joint):
-            counts.joint[pattern_id][pattern_ids[q]] = int(joint[q])
-        for k in wanted:
-            with_kind = np.bincount(
-                partners,
-                weights=partner_weights * added[partner_rows, k],
-                minlength=n_patterns,
-            )
-            for q in np.flatnonzero(with_kind):
-                counts.added_with[(pattern_id, pattern_ids[q])][kind_names[k]] = int(with_kind[q])
+    # Partners, for candidate (pattern, kind) pairs only.
+    wanted = {
+        (p, k)
+        for p, kinds in added_counts.items()
+        for k, total in kinds.items()
+        if candidate(total, int(uses[p]))
+    }
+    if not wanted:
+        return counts
+    with_wanted = np.zeros(n_patterns, dtype=bool)
+    with_wanted[[p for p, _ in wanted]] = True
+    # Ordered pairs (p, q) of patterns in one row, p having candidates: each pattern entry with
+    # every other entry of its row.
+    firsts = np.flatnonzero(with_wanted[codes] & (row_len[slot_of[rows]] > 1))
+    first_slots = slot_of[rows[firsts]]
+    seconds = _expand(starts[first_slots], row_len[first_slots])
+    firsts = np.repeat(firsts, row_len[first_slots])
+    other = codes[firsts] != codes[seconds]
+    firsts, seconds = firsts[other], seconds[other]
+    pair_rows = rows[firsts]
+    joint_keys, joint_sums = _group_sums(
+        codes[firsts] * n_patterns + codes[seconds], weights[pair_rows]
+    )
+    for key, total in zip(joint_keys.tolist(), joint_sums.tolist(), strict=True):
+        counts.joint[pattern_ids[key // n_patterns]][pattern_ids[key % n_patterns]] = total
+
+    # ...and the kinds added in those rows: (p, q, kind) where (p, kind) is a candidate.
+    added_start = np.searchsorted(added_rows, pair_rows, side="left")
+    added_len = np.searchsorted(added_rows, pair_rows, side="right") - added_start
+    with_kinds = _expand(added_start, added_len)
+    p_codes = np.repeat(codes[firsts], added_len)
+    q_codes = np.repeat(codes[seconds], added_len)
+    k_codes = added_kinds[with_kinds]
+    wanted_keys = np.asarray(sorted(p * n_kinds + k for p, k in wanted), dtype=np.int64)
+    is_wanted = np.isin(p_codes * n_kinds + k_codes, wanted_keys)
+    triple_keys, triple_sums = _group_sums(
+        (p_codes[is_wanted] * n_patterns + q_codes[is_wanted]) * n_kinds + k_codes[is_wanted],
+        np.repeat(weights[pair_rows], added_len)[is_wanted],
+    )
+    for key, total in zip(triple_keys.tolist(), triple_sums.tolist(), strict=True):
+        pair, kind = divmod(key, n_kinds)
+        p, q = divmod(pair, n_patterns)
+        counts.added_with[(pattern_ids[p], pattern_ids[q])][kind_names[kind]] = total
     return counts
