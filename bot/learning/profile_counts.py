@@ -55,7 +55,7 @@ def _expand(starts: Ints, lengths: Ints) -> Ints:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    offsets: Ints = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
     return np.arange(total, dtype=np.int64) + offsets
 
 
