@@ -108,11 +108,12 @@ FROM ev GROUP BY workflow_id
 )
 """
 
-# The latest solution of each workflow, with the workflow's cluster, period and latest outcome.
+# The latest solution of each workflow, with the workflow's cluster, period and latest outcome;
+# its resource kinds each once (every later use needs them distinct).
 _SOLUTIONS = """
 CREATE OR REPLACE TEMP TABLE sol AS
 SELECT wf.w, wf.workflow_id, wf.cluster, wf.period, wf.status, l.ts, l.patterns_used,
-    l.policies_applied, l.kinds, l.settings
+    l.policies_applied, list_distinct(l.kinds) AS kinds, l.settings
 FROM ev l JOIN wf ON l.rn = wf.sol_rn
 """
 
@@ -255,7 +256,7 @@ FROM grouped
 _COMMON_ADDITIONS = f"""
 WITH known AS ({_USED_KNOWN}),
 covered AS (SELECT w, kind FROM known JOIN kb_suggested USING (id)),
-present AS (SELECT w, unnest(list_distinct(kinds)) AS kind FROM sol),
+present AS (SELECT w, unnest(kinds) AS kind FROM sol),
 added AS (SELECT * FROM present ANTI JOIN covered USING (w, kind))
 SELECT {{scope}}, id, kind, count(*)
 FROM known g JOIN added USING (w)
@@ -266,7 +267,7 @@ _SETTING_PAIRS = """
 -- A MAP has unique keys, so (workflow, path) is unique in pairs.
 WITH pairs AS (
     SELECT w, cluster, period, e.key AS path, e.value::VARCHAR AS value, kinds FROM (
-        SELECT w, cluster, period, list_distinct(kinds) AS kinds,
+        SELECT w, cluster, period, kinds,
             unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
         FROM sol WHERE status = 'deployed' AND settings IS NOT NULL
     )
@@ -286,7 +287,7 @@ FROM (SELECT cluster, period, path, value, unnest(kinds) AS kind FROM pairs) g
 # The most recent weak workflows, ranked overall, within their cluster and within their period.
 _WEAK = """
 SELECT * FROM (
-    SELECT wf.workflow_id, l.intent, l.patterns, list_sort(list_distinct(sol.kinds)), wf.status,
+    SELECT wf.workflow_id, l.intent, l.patterns, list_sort(sol.kinds), wf.status,
         wf.cluster, wf.period, l.ts,
         row_number() OVER (ORDER BY l.ts DESC, wf.workflow_id) AS overall_rank,
         row_number() OVER (PARTITION BY wf.cluster ORDER BY l.ts DESC, wf.workflow_id)
