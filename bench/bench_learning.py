@@ -501,6 +501,7 @@ def speed(events: int, patterns: int, corpus: Path | None, work: Path, seed: int
         config, kb, report, embedder=embedder, index=None, history=InMemoryDecisionHistory()
     )
     suggested = time.perf_counter() - started
+    processes = [_suggest_process(repo, logs) for _ in range(3)]
     return {
         "events": report.events,
         "patterns": len(kb.patterns),
@@ -510,7 +511,25 @@ def speed(events: int, patterns: int, corpus: Path | None, work: Path, seed: int
         "suggestSeconds": round(suggested, 2),
         "suggestions": len(run.suggestions),
         "modelSeconds": run.model_seconds,
+        # `patternbot suggest --json` as its own process (no API key: no model), min of 3.
+        "processWallSeconds": round(min(p[0] for p in processes), 2),
+        "processCpuSeconds": round(min(p[1] for p in processes), 2),
+        "processPeakMiB": max(p[2] for p in processes),
+        "loadAverage": round(os.getloadavg()[0], 1),
     }
+
+
+def _suggest_process(repo: Path, logs: Path) -> tuple[float, float, int]:
+    """Wall and CPU seconds and peak RSS (MiB) of one `patternbot suggest --json` process."""
+    environ = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    command = [sys.executable, "-m", "bot", "suggest", "--repo", str(repo), "--json"]
+    started = time.perf_counter()
+    proc = subprocess.Popen([*command, "--logs", str(logs)], stdout=subprocess.DEVNULL, env=environ)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"patternbot suggest failed ({os.waitstatus_to_exitcode(status)})")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
 def main() -> None:

