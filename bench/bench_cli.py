@@ -6,12 +6,19 @@ the minimum and median wall time and CPU time (user + system) of the whole proce
 `python -c pass` and `python -c "import numpy"` in the same run. Then it measures the warm API
 (bot.api.Recommender): construction once, then per-call latency.
 
-    python bench/bench_cli.py --runs 10 [--compare-tree /tmp/before]
+    python bench/bench_cli.py --runs 10 [--compare-tree /tmp/before [/tmp/other ...]] [--steps 9]
+
+Each --compare-tree is another source tree (`git archive` of a commit, or a copy with one change)
+measured on its own synced copy in the same interleaved runs. The load average is printed before
+and after. --steps N times each step of a cold recommend (imports, settings, model, index) in N
+fresh interpreters.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import shutil
 import statistics
@@ -33,11 +40,10 @@ INTENTS = [
 ]
 
 
-def commands(repo: Path, other: tuple[Path, Path] | None) -> dict[str, list[str]]:
+def commands(repo: Path, others: list[tuple[Path, Path]]) -> dict[str, list[str]]:
     python = sys.executable
     extra = {}
-    if other is not None:
-        tree, other_repo = other
+    for tree, other_repo in others:
         extra[f'recommend "..." --json, code at {tree}'] = [
             "env", f"PYTHONPATH={tree}", python, "-m", "bot", "recommend", INTENTS[0],
             "--repo", str(other_repo), "--json",
@@ -53,6 +59,62 @@ def commands(repo: Path, other: tuple[Path, Path] | None) -> dict[str, list[str]
             python, "-m", "bot", "recommend", INTENTS[0], "--repo", str(repo),
         ],
     }  # fmt: skip
+
+
+# The cold recommend's steps in the order the command runs them, each timed (wall, CPU) in one
+# fresh interpreter; the checksum is taken apart from the session so both show.
+STEPS_PROBE = """
+import json, os, sys, time
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+marks = [("start", time.perf_counter(), time.process_time())]
+def mark(name):
+    marks.append((name, time.perf_counter(), time.process_time()))
+from pathlib import Path
+import numpy; mark("import numpy (one BLAS thread)")
+import pydantic, ruamel.yaml; mark("import pydantic, ruamel.yaml")
+import bot.config; mark("import bot.config (pydantic's first model class)")
+import bot.commands.recommend; mark("import bot.api, bot.index.*, the command")
+config = bot.config.load_config(Path(sys.argv[1])); mark("load_config")
+from bot.index.edge import EdgeIndex; mark("import qdrant_edge")
+from bot.index.retrieval import require_index, retrieve
+index = EdgeIndex.open(config.qdrant_path, config.index.collection_prefix)
+require_index(index); mark("lock the folder, check the collections")
+import onnxruntime, tokenizers; mark("import onnxruntime, tokenizers")
+import bot.index.embeddings as embeddings
+embeddings.verify_model_file(embeddings.default_minilm_path()); mark("sha256 of the model file")
+embeddings.verify_model_file = lambda path, expected=None: None  # checked just above
+embedder = embeddings.load_embedder(config.embedding, quick_start=True)
+embedder.load(); mark("tokenizer and InferenceSession (no graph optimisation)")
+index._shard("pattern"); index._shard("policy"); mark("load the two Edge shards")
+retrieve(index, embedder, sys.argv[2], 5); mark("retrieve(): one inference, both searches")
+index.close(); mark("close the shards")
+print(json.dumps([(b[0], b[1] - a[1], b[2] - a[2]) for a, b in zip(marks, marks[1:])]))
+"""
+
+
+def steps(repo: Path, runs: int) -> None:
+    """Where a cold recommend's time goes: each step's CPU (min, median) and wall (median)."""
+    measured: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", STEPS_PROBE, str(repo), INTENTS[0]],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        for name, wall, cpu in json.loads(done.stdout.splitlines()[-1]):
+            measured.setdefault(name, []).append((wall, cpu))
+    print(f"\n| step ({runs} fresh interpreters) | CPU min | CPU median | wall median |")
+    print("|---|---:|---:|---:|")
+    for name, values in [*measured.items(), ("in all", _totals(measured))]:
+        walls, cpus = [w * 1000 for w, _ in values], [c * 1000 for _, c in values]
+        print(
+            f"| {name} | {min(cpus):.0f} ms | {statistics.median(cpus):.0f} ms "
+            f"| {statistics.median(walls):.0f} ms |"
+        )
+
+
+def _totals(measured: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    columns = list(zip(*measured.values(), strict=True))  # one tuple of steps per run
+    return [(sum(w for w, _ in run), sum(c for _, c in run)) for run in columns]
 
 
 def run_once(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -75,13 +137,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--calls", type=int, default=200, help="warm API calls")
     parser.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time each step of a cold recommend in N fresh interpreters",
+    )
+    parser.add_argument(
         "--compare-tree",
         type=Path,
+        nargs="+",
+        default=[],
         metavar="DIR",
-        help="another source tree (e.g. `git archive` of an older commit): its cold recommend, "
-        "on its own synced copy, in the same interleaved runs",
+        help="other source trees (e.g. `git archive` of an older commit): their cold recommend, "
+        "each on its own synced copy, in the same interleaved runs",
     )
     args = parser.parse_args()
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "kb"
@@ -93,28 +165,32 @@ def main() -> None:
             capture_output=True,
             cwd=REPO_ROOT,
         )
-        other = None
-        if args.compare_tree:
-            other_repo = Path(tmp) / "kb-other"
+        others = []
+        for n, tree in enumerate(args.compare_tree):
+            other_repo = Path(tmp) / f"kb-other-{n}"
             shutil.copytree(repo, other_repo, ignore=shutil.ignore_patterns(".patternbot"))
             subprocess.run(
-                ["env", f"PYTHONPATH={args.compare_tree}", sys.executable, "-m", "bot", "sync",
+                ["env", f"PYTHONPATH={tree}", sys.executable, "-m", "bot", "sync",
                  "--repo", str(other_repo)],
                 check=True, capture_output=True, cwd=tmp,
             )  # fmt: skip
-            other = (args.compare_tree, other_repo)
-        runs = commands(repo, other)
+            others.append((tree, other_repo))
+        runs = commands(repo, others)
         timings: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for _ in range(args.runs):
             for name, command in runs.items():
                 timings[name].append(run_once(command, Path(tmp)))
-        print(f"| whole process ({args.runs} interleaved runs) | wall min | median | CPU min |")
-        print("|---|---:|---:|---:|")
+        print("load average after the runs: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        print(
+            f"| whole process ({args.runs} interleaved runs) | wall min | median "
+            "| CPU min | median |"
+        )
+        print("|---|---:|---:|---:|---:|")
         for name, measured in timings.items():
             walls, cpus = [w for w, _ in measured], [c for _, c in measured]
             print(
                 f"| `{name}` | {min(walls):.3f} s | {statistics.median(walls):.3f} s "
-                f"| {min(cpus):.3f} s |"
+                f"| {min(cpus):.3f} s | {statistics.median(cpus):.3f} s |"
             )
 
         from bot.api import Recommender
@@ -133,6 +209,9 @@ def main() -> None:
             f"\nwarm API: Recommender() + first recommend {ready:.2f} s; then {args.calls} calls: "
             f"p50 {cuts[49]:.1f} ms, p95 {cuts[94]:.1f} ms"
         )
+        if args.steps:
+            steps(repo, args.steps)
+            print("load average after the steps: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -7,9 +7,15 @@ real MiniLM model, then, for each engine in the same run, on the same vectors:
     and a no-change re-sync;
   - opening the folder and answering the first `retrieve()` (what a cold `recommend` pays);
   - `retrieve()` latency p50/p95 over --intents intents (each embeds its intent: about 5 ms);
-  - whether both engines return the same top 5 ids for every intent.
+  - whether both engines return the same top 5 ids for every intent;
+  - the intent's embedding alone (p50/p95), to split retrieve() into model and search;
+  - with --hnsw M:EF_CONSTRUCT, Qdrant Edge again on a copy of its folder after building the HNSW
+    graph (`EdgeShard.optimize()`): the build's wall and CPU time, retrieve() latency, and how
+    many intents get the same top 5 as exact search (ids in order, and scores: ties between
+    identical generated patterns can swap ids at equal scores).
 
     python bench/bench_index.py --corpus ../shared/corpus --sizes 1000 10000 --cache /tmp/vectors
+    python bench/bench_index.py --sizes 10000 --intents 100 --engines edge --hnsw 16:100 --cache DIR
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -26,14 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import qdrant_edge as qe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.index.client import QdrantClientIndex
-from bot.index.edge import EdgeIndex
+from bot.index.edge import CONFIG_FILE, EdgeIndex
 from bot.index.embeddings import MiniLMOnnxEmbedder, Vectors
 from bot.index.retrieval import retrieve
-from bot.index.store import Index
+from bot.index.store import DENSE, LEXICAL, Index
 from bot.index.sync import sync_index
 from bot.knowledge.kinds import is_kind_name
 from bot.knowledge.repository import KnowledgeBase, load_knowledge_base
@@ -150,36 +158,91 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1]
 
 
+def measure_retrieval(
+    open_index: Callable[[], Index], embedder: Precomputed, intents: list[str]
+) -> dict[str, Any]:
+    """Open the index, answer the first intent, then time retrieve() for every intent."""
+    start = time.perf_counter()
+    with open_index() as index:
+        retrieve(index, embedder, intents[0], 5)
+        open_ms = (time.perf_counter() - start) * 1000
+        latencies, top, scores = [], [], []
+        for intent in intents:
+            start = time.perf_counter()
+            found = retrieve(index, embedder, intent, 5)
+            latencies.append((time.perf_counter() - start) * 1000)
+            top.append([m.id for m in found.patterns])
+            scores.append([m.score for m in found.patterns])
+    return {
+        "open_ms": open_ms,
+        "p50": pct(latencies, 50),
+        "p95": pct(latencies, 95),
+        "top": top,
+        "scores": scores,
+    }
+
+
 def measure_engine(
     name: str, kb: KnowledgeBase, embedder: Precomputed, intents: list[str], tmp: Path
 ) -> dict[str, Any]:
     folder = tmp / name.replace(" ", "-")
     with ENGINES[name](folder) as index:
         start = time.perf_counter()
-        report = sync_index(index, embedder, kb)  # type: ignore[arg-type]
+        report = sync_index(index, embedder, kb)
         sync_s = time.perf_counter() - start
         assert report.added == len(kb.patterns), report
         start = time.perf_counter()
-        sync_index(index, embedder, kb)  # type: ignore[arg-type]
+        sync_index(index, embedder, kb)
         again_s = time.perf_counter() - start
-    start = time.perf_counter()
-    with ENGINES[name](folder) as index:
-        first = retrieve(index, embedder, intents[0], 5)  # type: ignore[arg-type]
-        open_ms = (time.perf_counter() - start) * 1000
-        latencies, top = [], [[m.id for m in first.patterns]]
-        for intent in intents:
-            start = time.perf_counter()
-            found = retrieve(index, embedder, intent, 5)  # type: ignore[arg-type]
-            latencies.append((time.perf_counter() - start) * 1000)
-            top.append([m.id for m in found.patterns])
-    return {
-        "sync_s": sync_s,
-        "again_s": again_s,
-        "open_ms": open_ms,
-        "p50": pct(latencies, 50),
-        "p95": pct(latencies, 95),
-        "top": top[1:],
-    }
+    measured = measure_retrieval(lambda: ENGINES[name](folder), embedder, intents)
+    return {"sync_s": sync_s, "again_s": again_s, **measured}
+
+
+def build_hnsw(folder: Path, m: int, ef_construct: int) -> tuple[float, float]:
+    """Build the HNSW graph of every Qdrant Edge shard in `folder`: (wall s, CPU s)."""
+    wall = cpu = 0.0
+    for shard_folder in sorted(p.parent for p in folder.glob(f"*/{CONFIG_FILE}")):
+        stored = json.loads((shard_folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        config = qe.EdgeConfig(
+            vectors={
+                DENSE: qe.EdgeVectorParams(
+                    size=stored["vectors"][DENSE]["size"],
+                    distance=qe.Distance.Cosine,
+                    multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
+                )
+            },
+            sparse_vectors={LEXICAL: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            hnsw_config=qe.HnswIndexConfig(m=m, ef_construct=ef_construct, full_scan_threshold=10),
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),  # KB: index every segment
+        )
+        shard = qe.EdgeShard.load(str(shard_folder), config)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        shard.optimize()
+        wall += time.perf_counter() - start
+        cpu += time.process_time() - start_cpu
+        shard.close()
+    return wall, cpu
+
+
+def measure_hnsw(
+    m: int, ef_construct: int, embedder: Precomputed, intents: list[str], tmp: Path
+) -> dict[str, Any]:
+    """Qdrant Edge with an HNSW graph, on a copy of the exact folder (same points)."""
+    folder = tmp / f"edge-hnsw-{m}-{ef_construct}"
+    shutil.copytree(tmp / "edge", folder, ignore=shutil.ignore_patterns(".lock"))
+    build_s, build_cpu = build_hnsw(folder, m, ef_construct)
+    measured = measure_retrieval(lambda: EdgeIndex.open(folder, "bench"), embedder, intents)
+    return {"build_s": build_s, "build_cpu": build_cpu, **measured}
+
+
+def embedding_latency(model: MiniLMOnnxEmbedder, intents: list[str]) -> tuple[float, float]:
+    """p50 and p95 in ms of embedding one intent: the model's share of a retrieve()."""
+    latencies = []
+    for intent in intents:
+        start = time.perf_counter()
+        model.embed([intent])
+        latencies.append((time.perf_counter() - start) * 1000)
+    return pct(latencies, 50), pct(latencies, 95)
 
 
 def main() -> None:
@@ -192,7 +255,17 @@ def main() -> None:
     parser.add_argument("--intents", type=int, default=200)
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--cache", type=Path, help="keep the computed vectors here between runs")
+    parser.add_argument(
+        "--hnsw",
+        nargs="+",
+        default=[],
+        metavar="M:EF_CONSTRUCT",
+        help="also measure Qdrant Edge after building its HNSW graph with these parameters",
+    )
     args = parser.parse_args()
+    hnsw = [tuple(int(x) for x in spec.split(":")) for spec in args.hnsw]
+    if hnsw and "edge" not in args.engines:
+        parser.error("--hnsw compares with exact search on edge: keep edge in --engines")
 
     charts = load_charts(args.corpus)
     model = MiniLMOnnxEmbedder()
@@ -203,6 +276,7 @@ def main() -> None:
         "| open + first retrieve | retrieve() p50 | p95 | same top 5 as edge |"
     )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    hnsw_rows: list[str] = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "kb"
@@ -228,7 +302,27 @@ def main() -> None:
                     f"| {size} | {name} | {embedded} | {r['sync_s']:.1f} s | {r['again_s']:.2f} s "
                     f"| {r['open_ms']:.0f} ms | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {same} |"
                 )
+            for m, ef_construct in hnsw:
+                exact = results["edge"]
+                h = measure_hnsw(m, ef_construct, embedder, intents, Path(tmp))
+                ids = sum(a == b for a, b in zip(h["top"], exact["top"], strict=True))
+                scores = sum(a == b for a, b in zip(h["scores"], exact["scores"], strict=True))
+                hnsw_rows.append(
+                    f"| {size} | m={m}, ef_construct={ef_construct} | {h['build_s']:.1f} s "
+                    f"({h['build_cpu']:.1f} s CPU) | {h['open_ms']:.0f} ms | {h['p50']:.1f} ms "
+                    f"| {h['p95']:.1f} ms | {ids}/{len(intents)} | {scores}/{len(intents)} |"
+                )
     print(f"\n{len(intents)} intents; retrieve() embeds the intent, queries patterns and policies.")
+    p50, p95 = embedding_latency(model, intents)
+    print(f"Embedding one intent alone (the model's share of retrieve()): p50 {p50:.1f} ms, "
+          f"p95 {p95:.1f} ms.")  # fmt: skip
+    if hnsw_rows:
+        print(
+            "\n| patterns | Qdrant Edge HNSW | build | open + first retrieve | retrieve() p50 "
+            "| p95 | same top 5 ids as exact | same top 5 scores as exact |"
+        )
+        print("|---:|---|---:|---:|---:|---:|---:|---:|")
+        print("\n".join(hnsw_rows))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from bot import __version__
 from bot.console import inert_output
@@ -211,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # onnxruntime otherwise writes telemetry state under the home directory.
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    # Set before numpy loads: its OpenBLAS otherwise starts a spinning thread per core at import,
+    # 0.08 s of CPU in every cold command, for matrix products that are small here (one intent
+    # against the stored rows; docs/index.md, "Cold start").
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with inert_output():
         parser = build_parser()
         try:
@@ -218,9 +224,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:  # argparse already printed the usage error
             return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
         with error_boundary() as result:
-            module = importlib.import_module(f"bot.commands.{args.command}")
+            module = _import_command(args.command, whole_process=argv is None)
             result[0] = module.run(args)
         return result[0]
+
+
+def _import_command(name: str, *, whole_process: bool) -> ModuleType:
+    """Import a command's module; in the `patternbot` process itself, with the garbage collector
+    paused, and what the import loaded then frozen.
+
+    Importing numpy, pydantic and the settings allocates hundreds of thousands of objects that
+    live as long as the process, and each collection would walk them again for nothing (a cold
+    `recommend`: docs/index.md, "Cold start"). A program that calls main(argv) keeps its own
+    collector as it is: freezing would also keep its pending garbage forever.
+    """
+    if not whole_process:
+        return importlib.import_module(f"bot.commands.{name}")
+    gc.disable()
+    try:
+        return importlib.import_module(f"bot.commands.{name}")
+    finally:
+        gc.freeze()  # later collections skip what is loaded now: none of it is garbage
+        gc.enable()
 
 
 if __name__ == "__main__":

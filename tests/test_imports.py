@@ -72,6 +72,47 @@ def test_parsing_any_command_loads_no_heavy_library() -> None:
     assert loaded_after(code) == []
 
 
+def test_the_command_line_runs_numpy_blas_on_one_thread_unless_told_otherwise() -> None:
+    code = (
+        "import contextlib, io, os\n"
+        "from bot.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--version'])\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    environ["PYTHONPATH"] = str(REPO_ROOT)
+    for given, expected in ((None, "1"), ("2", "2")):
+        env = environ if given is None else {**environ, "OPENBLAS_NUM_THREADS": given}
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert done.stdout.splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize(("how", "frozen"), [("sys.argv", True), ("main(argv)", False)])
+def test_the_cli_process_freezes_what_the_command_import_loaded(
+    tmp_path: Path, how: str, frozen: bool
+) -> None:
+    # Run as `patternbot`, the command's import runs without collections and its objects are
+    # frozen; a program calling main(argv) keeps its collector untouched. Both end with it on.
+    call = "main()" if how == "sys.argv" else "main(['recommend', 'x', '--json'])"
+    code = (
+        "import contextlib, gc, io, sys\n"
+        "from bot.main import main\n"
+        "sys.argv = ['patternbot', 'recommend', 'x', '--json']\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    assert {call} == 1  # no index here: the command ran and failed cleanly\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0)"
+    )
+    environ = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=environ, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == ["True", str(frozen)]
+
+
 def test_the_recommend_command_module_loads_only_numpy() -> None:
     assert loaded_after("import bot.main, bot.commands.recommend") == ["numpy"]
 

@@ -6,8 +6,9 @@ one process at a time writes the folder. It is the same lock file qdrant-client'
 took, so an older patternbot and this one also exclude each other.
 
 Search is exact (no HNSW graph is built: `indexing_threshold = 0`), so results are the ones
-Qdrant's brute-force search gives, scored and fused by Qdrant's own code: MAX_SIM multivectors,
-the IDF modifier and weighted RRF all run in the engine. Figures in docs/index.md.
+Qdrant's brute-force search gives: MAX_SIM multivectors and the IDF modifier run in the engine,
+the fusion in bot/index/fusion.py. The `deprecated` flag has a payload index, so the filter that
+leaves deprecated patterns out never reads a payload from disk. Figures in docs/index.md.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ LEGACY_COLLECTIONS = "collection"
 # which never equals the stored boolean; numpy's bool converts as a boolean. Pinned by
 # tests/test_index_engines.py (a deprecated item must not be retrieved).
 _TRUE = np.bool_(True)
+DEPRECATED = "deprecated"
 _NOT_DEPRECATED = qe.Filter(
-    must_not=[qe.FieldCondition(key="deprecated", match=qe.MatchValue(_TRUE))]  # type: ignore[arg-type]
+    must_not=[qe.FieldCondition(key=DEPRECATED, match=qe.MatchValue(_TRUE))]  # type: ignore[arg-type]
 )
 
 
@@ -121,6 +123,12 @@ def _config(dimension: int) -> qe.EdgeConfig:
     )
 
 
+def _index_deprecated(shard: qe.EdgeShard) -> None:
+    """Index the `deprecated` flag. Without it the filter that leaves deprecated patterns out
+    reads every point's payload from disk: at 10,000 patterns that was 35 ms of a 42 ms search."""
+    shard.update(qe.UpdateOperation.create_field_index(DEPRECATED, qe.PayloadSchemaType.Bool))
+
+
 def _sparse(terms: SparseTerms) -> qe.SparseVector:
     return qe.SparseVector(terms.indices, terms.values)
 
@@ -171,7 +179,10 @@ class EdgeIndex(Index):
         if shard is None:
             with self._translated(f"open collection {self.collection(kind)}"):
                 shard = qe.EdgeShard.load(str(self._path(kind)))
-            self._shards[kind] = shard
+                self._shards[kind] = shard
+                # Shards written before the index existed get it here, once (it is kept on disk).
+                if DEPRECATED not in shard.info().payload_schema:
+                    _index_deprecated(shard)
         return shard
 
     def exists(self, kind: Kind) -> bool:
@@ -200,7 +211,9 @@ class EdgeIndex(Index):
 
     def create(self, kind: Kind, dimension: int) -> None:
         with self._translated(f"create collection {self.collection(kind)}"):
-            self._shards[kind] = qe.EdgeShard.create(str(self._path(kind)), _config(dimension))
+            shard = qe.EdgeShard.create(str(self._path(kind)), _config(dimension))
+            self._shards[kind] = shard
+            _index_deprecated(shard)
 
     def drop(self, kind: Kind) -> None:
         shard = self._shards.pop(kind, None)
@@ -299,10 +312,7 @@ class EdgeIndex(Index):
         )
         with self._translated(f"search collection {self.collection(kind)}"):
             results = self._shard(kind).query_batch(batch)
-        return [
-            [(stored_item_id(p), float(p.score)) for p in points]
-            for points in results
-        ]
+        return [[(stored_item_id(p), float(p.score)) for p in points] for points in results]
 
     def hits(self, kind: Kind, item_ids: Sequence[str]) -> list[Hit]:
         if not item_ids:
@@ -387,4 +397,3 @@ class EdgeIndex(Index):
                     shard.close()
         finally:
             self._lock.release()
-
