@@ -11,6 +11,9 @@ successRate per pattern, and checks that both give the same counts. Reports wall
 (user + system, which a busy machine inflates less than wall time), the ratio, the peak RSS of
 each process, the load average, and a Markdown row for docs/metrics.md. The goal is a ratio of at
 most 1.5. `--delete` removes the generated logs afterwards (10M events are about 4 GB).
+`--before DIR` also times the `patternbot metrics` of another copy of the code (the version before
+a change), interleaved; `--scan-only` times only the reading and checking of the lines
+(load_lines) inside each process, for this version and the one at `--before`, alternately.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import datetime as dt
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -158,12 +162,14 @@ def write_logs(folder: Path, events: int, pattern_ids: list[str], files: int) ->
     return written
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, int, str, float]:
+def timed(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, int, str, float]:
     """Wall seconds, peak RSS in MiB, stdout and CPU seconds of one process (its own rusage,
     via wait4)."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=errors)
+        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=errors, env=env)
         assert proc.stdout is not None
         stdout = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -191,6 +197,53 @@ def same_counts(bare_rows: list[list[Any]], report: dict[str, Any]) -> bool:
     return True
 
 
+# Times load_lines alone (read, check, typed values, the byte invariant) inside one process, so
+# that interpreter start-up and imports do not blur a comparison of two versions of the scan.
+SCAN_SCRIPT = """
+import json, resource, sys, tempfile, time
+from pathlib import Path
+import duckdb
+from bot.logs.classify import load_lines
+from bot.logs.reader import LogFile
+files = [LogFile(Path(p), p) for p in sys.argv[1:]]
+with tempfile.TemporaryDirectory() as spill:
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB", "temp_directory": spill,
+                                 "preserve_insertion_order": True})
+    con.execute("SET enable_progress_bar = false")
+    def cpu():
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    started, cpu_started = time.perf_counter(), cpu()
+    load_lines(con, files)
+    wall, used = time.perf_counter() - started, cpu() - cpu_started
+    accepted = con.execute("SELECT count(*) FROM log_lines WHERE reason IS NULL").fetchone()[0]
+print(json.dumps([wall, used, accepted]))
+"""
+
+
+def scan_only(files: list[str], out: Path, before: Path | None, repeat: int) -> int:
+    """Time the line scan alone, alternating with the version at `before` when given."""
+    here = str(Path(__file__).resolve().parent.parent)
+    versions = [("now", here)] + ([("before", str(before))] if before else [])
+    runs: dict[str, list[list[float]]] = {name: [] for name, _ in versions}
+    load_before = os.getloadavg()
+    for _ in range(repeat):
+        for name, root in versions:
+            env = {**os.environ, "PYTHONPATH": root}
+            _, rss, stdout, _ = timed([sys.executable, "-c", SCAN_SCRIPT, *files], out, env)
+            runs[name].append([*json.loads(stdout), rss])
+    load_after = os.getloadavg()
+    print(f"load average: {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    for name, found in runs.items():
+        print(
+            f"scan {name}: wall {', '.join(f'{r[0]:.2f}' for r in found)} s; "
+            f"CPU {', '.join(f'{r[1]:.2f}' for r in found)} s (min {min(r[1] for r in found):.2f}, "
+            f"median {statistics.median(r[1] for r in found):.2f}); "
+            f"accepted {found[-1][2]}; peak RSS {max(int(r[3]) for r in found)} MiB"
+        )
+    return 0 if len({found[-1][2] for found in runs.values()}) == 1 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -199,6 +252,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the minimum counts")
     parser.add_argument("--delete", action="store_true", help="remove the logs afterwards")
     parser.add_argument("--out", type=Path, default=Path("/tmp/patternbot-bench"))
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a copy of the code before a change: its `patternbot metrics` is timed too, "
+        "interleaved with the others, and must report the same",
+    )
+    parser.add_argument(
+        "--scan-only",
+        action="store_true",
+        help="time only the reading and checking of the lines (load_lines), in process, "
+        "alternating with --before",
+    )
     args = parser.parse_args()
 
     root = args.out / "kb"
@@ -209,6 +274,8 @@ def main() -> int:
         print(f"wrote {count} events to {logs}", file=sys.stderr)
     files = sorted(str(p) for p in logs.glob("*.jsonl"))
     size = sum(os.path.getsize(f) for f in files) / 1e6
+    if args.scan_only:
+        return scan_only(files, args.out, args.before, args.repeat)
 
     bare_script = (
         "import duckdb, json\n"
@@ -222,10 +289,13 @@ def main() -> int:
     ours += ["--logs", *files]
     os.environ["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     load_before = os.getloadavg()
-    bare_runs, ours_runs = [], []
+    before_env = {**os.environ, "PYTHONPATH": str(args.before)} if args.before else None
+    bare_runs, ours_runs, before_runs = [], [], []
     # Alternating runs share the machine's state (page cache, other jobs) as fairly as possible.
     for _ in range(args.repeat):
         bare_runs.append(timed(bare, args.out))
+        if before_env is not None:
+            before_runs.append(timed(ours, args.out, before_env))
         ours_runs.append(timed(ours, args.out))
     load_after = os.getloadavg()
     report = json.loads(ours_runs[-1][2])
@@ -241,7 +311,11 @@ def main() -> int:
         f"{report['workflows']} workflows, {len(report['patterns'])} patterns"
     )
     print(f"load average: {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    for name, runs in (("bare DuckDB query", bare_runs), ("patternbot metrics", ours_runs)):
+    named = [("bare DuckDB query", bare_runs), ("patternbot metrics", ours_runs)]
+    if before_runs:
+        named.insert(1, (f"patternbot metrics before ({args.before})", before_runs))
+        honest = honest and json.loads(before_runs[-1][2]) == report
+    for name, runs in named:
         print(
             f"{name}: wall {', '.join(f'{run[0]:.2f}' for run in runs)} s; "
             f"CPU {', '.join(f'{run[3]:.2f}' for run in runs)} s; "

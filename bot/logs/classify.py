@@ -291,25 +291,46 @@ SELECT file_index, min(rn) AS first_rn FROM ({lines}) GROUP BY file_index
 """
 
 
-# The fast check. from_json gives each top-level value as minified JSON text (one parse per line;
-# a missing key and a JSON null both give NULL), so a value's type shows in its first character and
-# simple lists can be checked with one regular expression. Strings holding a quote or a backslash,
-# other key orders, extra keys in list elements, exponents and the like fall to the slow check.
+# The fast check: one from_json per line (a missing key and a JSON null both give NULL). The lists,
+# `settings` and the free text come as minified JSON text, so a value's type shows in its first
+# character and simple lists can be checked with one regular expression each. The other fields
+# (ids, words, the time) are read as VARCHAR, which is cheaper than JSON text, and each is held to
+# something only a JSON string's value can satisfy: DuckDB gives a number, boolean, list or object
+# there as its JSON text, which is not one of the words `workflow`, `type` and `status` allow,
+# does not match the time pattern, and fails pb_was_string (`v` must be '1': the number 1, or a
+# quoted "1" that the length check below refuses). Escapes outside the free text, other key
+# orders, extra keys in list elements, exponents and the like fall to the slow check.
 _FAST_KEYS = (
     "v", "eventId", "workflowId", "workflow", "type", "ts", "cluster", "intent", "patterns",
     "policies", "patternsUsed", "policiesApplied", "resources", "settings", "status", "error",
 )  # fmt: skip
-_FAST_STRUCT = "{" + ", ".join(f'"{key}": "JSON"' for key in _FAST_KEYS) + "}"
-# from_json gives each value minified; a compact line that holds only these keys, each once and
-# none with a null value, is exactly as long as the braces, keys, values and commas it is built
-# from. Any other line (a repeated key, whose first value from_json keeps while the reference
-# model keeps the last; an unknown key, which may nest deeper than the reference model reads;
-# spaces; a non-canonical number) is longer, and goes to the field-by-field check.
-_FAST_LENGTH = (
-    "2 + "
-    + " + ".join(f"coalesce({len(key) + 4} + strlen(j.{key}), 0)" for key in _FAST_KEYS)
-    + " - 1"
+# Free text (`intent`, `error`) often holds a quote or a line feed: as JSON text its escapes stay
+# the length they are in the line.
+_FAST_JSON = (
+    "intent", "patterns", "policies", "patternsUsed", "policiesApplied", "resources", "settings",
+    "error",
+)  # fmt: skip
+_FAST_STRUCT = (
+    "{"
+    + ", ".join(f'"{key}": "{"JSON" if key in _FAST_JSON else "VARCHAR"}"' for key in _FAST_KEYS)
+    + "}"
 )
+
+
+def _fast_part(key: str) -> str:
+    # The key, its quotes, colon and comma, and the value: minified JSON text, or a string's value
+    # and its two quotes (`v`: the digit 1 alone).
+    quotes = 0 if key in (*_FAST_JSON, "v") else 2
+    return f"coalesce({len(key) + 4 + quotes} + strlen(j.{key}), 0)"
+
+
+# A compact line that holds only these keys, each once and none with a null value, is exactly as
+# long as the braces, keys, values and commas it is built from. Every part of any other line is
+# at least as long as counted here, and something is longer (a repeated key, whose first value
+# from_json keeps while the reference model keeps the last; an unknown key, which may nest deeper
+# than the reference model reads; spaces; an escape; a non-canonical number; a quoted `v`), so it
+# goes to the field-by-field check.
+_FAST_LENGTH = "2 + " + " + ".join(_fast_part(key) for key in _FAST_KEYS) + " - 1"
 _TEXT = r'"[^"\\]*"'
 _NAME = r'"[^"\\]+"'
 _NUMBER = r"-?\d{1,15}(\.\d{1,17})?"
@@ -333,43 +354,55 @@ _SCALAR = f"({_TEXT}|{_NUMBER}|true|false|null)"
 _SETTINGS = r"\{(" + f"{_TEXT}:{_SCALAR}(,{_TEXT}:{_SCALAR})*" + r")?\}"
 # Years 1900-2099 only, so that the conversion to UTC can never leave the calendar.
 _FAST_TS = (
-    r'"(19|20)\d\d-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?'
-    r'(Z|[+-]([01]\d|2[0-3]):[0-5]\d)"'
+    r"(19|20)\d\d-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
+    r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)"
 )
 
 _FAST_MACROS = r"""
 CREATE OR REPLACE TEMP MACRO pb_text(x) AS
     CASE WHEN contains(x, '\') THEN json_extract_string(x, '$') ELSE x[2:-2] END;
+-- Whether from_json's VARCHAR x was a JSON string: it gives a list, an object, a boolean or a
+-- number (inf and nan in any case among them) as that value's JSON text. Strings that look like
+-- one of these (a leading '-', a decimal number) are left to the slow check.
+CREATE OR REPLACE TEMP MACRO pb_was_string(x) AS CASE
+    WHEN ascii(x) IN (45, 91, 123) THEN false
+    WHEN ascii(x) BETWEEN 48 AND 57
+        THEN NOT regexp_full_match(x, '[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?')
+    WHEN strlen(x) IN (3, 4, 5, 8) THEN lower(x) NOT IN ('true', 'false', 'inf', 'nan', 'infinity')
+    ELSE true
+END;
 CREATE OR REPLACE TEMP MACRO pb_fast_ts(x) AS
-    make_timestamp(epoch_us(try_cast(x[2:-2] AS TIMESTAMPTZ)));
+    make_timestamp(epoch_us(try_cast(x AS TIMESTAMPTZ)));
 """
 
 _FAST = f"""
 CREATE OR REPLACE TEMP TABLE log_scan AS
 WITH raw AS ({{lines}}),
 parsed AS (
-    SELECT file_index, line, bytes, j, pb_fast_ts(j.ts) AS ts_utc
+    SELECT file_index, line, bytes, j, pb_fast_ts(j.ts) AS ts_utc,
+        -- Computed once here: a repeated call in the check below would run twice.
+        CASE WHEN j.type = 'solution' THEN json_keys(j.settings) END AS setting_keys
     FROM (SELECT file_index, line, coalesce(strlen(line), 0) AS bytes,
         try(from_json(line, '{_FAST_STRUCT}')) AS j FROM raw)
 ),
 judged AS (
     SELECT file_index, line, bytes, j, ts_utc, coalesce(bytes <= {{max_line}}
         AND bytes = {_FAST_LENGTH} AND j.v = '1'
-        AND starts_with(j.eventId, '"') AND j.eventId <> '""'
-        AND starts_with(j.workflowId, '"') AND j.workflowId <> '""'
-        AND j.workflow IN ('"recommend"', '"operate"')
+        AND j.eventId <> '' AND pb_was_string(j.eventId)
+        AND j.workflowId <> '' AND pb_was_string(j.workflowId)
+        AND j.workflow IN ('recommend', 'operate')
         AND regexp_full_match(j.ts, {_quote(_FAST_TS)}) AND ts_utc IS NOT NULL
-        AND (j.cluster IS NULL OR starts_with(j.cluster, '"'))
+        AND (j.cluster IS NULL OR pb_was_string(j.cluster))
         AND CASE j.type
-            WHEN '"retrieved"' THEN starts_with(j.intent, '"')
+            WHEN 'retrieved' THEN starts_with(j.intent, '"')
                 AND regexp_full_match(j.patterns, {_quote(_SCORES)})
                 AND regexp_full_match(j.policies, {_quote(_SCORES)})
-            WHEN '"solution"' THEN regexp_full_match(j.patternsUsed, {_quote(_NAMES)})
+            WHEN 'solution' THEN regexp_full_match(j.patternsUsed, {_quote(_NAMES)})
                 AND regexp_full_match(j.policiesApplied, {_quote(_NAMES)})
                 AND regexp_full_match(j.resources, {_quote(_RESOURCES)})
                 AND regexp_full_match(j.settings, {_quote(_SETTINGS)})
-                AND len(json_keys(j.settings)) = len(list_distinct(json_keys(j.settings)))
-            WHEN '"outcome"' THEN j.status IN ('"deployed"', '"failed"', '"abandoned"')
+                AND len(setting_keys) = len(list_distinct(setting_keys))
+            WHEN 'outcome' THEN j.status IN ('deployed', 'failed', 'abandoned')
                 AND (j.error IS NULL OR starts_with(j.error, '"'))
             ELSE false
         END, false) AS ok
@@ -380,27 +413,27 @@ SELECT file_index, bytes,
     CASE WHEN NOT ok THEN '{{unchecked}}' END AS reason,
     false AS blank,
     CASE WHEN NOT ok THEN line END AS raw,
-    CASE WHEN ok THEN pb_text(j.eventId) END AS event_id,
-    CASE WHEN ok THEN pb_text(j.workflowId) END AS workflow_id,
-    CASE WHEN ok THEN j.type[2:-2] END AS type,
+    CASE WHEN ok THEN j.eventId END AS event_id,
+    CASE WHEN ok THEN j.workflowId END AS workflow_id,
+    CASE WHEN ok THEN j.type END AS type,
     CASE WHEN ok THEN ts_utc END AS ts,
-    CASE WHEN ok THEN pb_text(j.cluster) END AS cluster,
+    CASE WHEN ok THEN j.cluster END AS cluster,
     CASE WHEN ok THEN hash(line) END AS content,
-    CASE WHEN ok AND j.type = '"retrieved"' THEN pb_text(j.intent) END AS intent,
-    CASE WHEN ok AND j.type = '"retrieved"'
+    CASE WHEN ok AND j.type = 'retrieved' THEN pb_text(j.intent) END AS intent,
+    CASE WHEN ok AND j.type = 'retrieved'
         THEN from_json(j.patterns, '[{{"id": "VARCHAR", "score": "DOUBLE"}}]') END AS patterns,
-    CASE WHEN ok AND j.type = '"retrieved"'
+    CASE WHEN ok AND j.type = 'retrieved'
         THEN from_json(j.policies, '[{{"id": "VARCHAR", "score": "DOUBLE"}}]') END AS policies,
-    CASE WHEN ok AND j.type = '"solution"'
+    CASE WHEN ok AND j.type = 'solution'
         THEN from_json(j.patternsUsed, '["VARCHAR"]') END AS patterns_used,
-    CASE WHEN ok AND j.type = '"solution"'
+    CASE WHEN ok AND j.type = 'solution'
         THEN from_json(j.policiesApplied, '["VARCHAR"]') END AS policies_applied,
-    CASE WHEN ok AND j.type = '"solution"'
+    CASE WHEN ok AND j.type = 'solution'
         THEN list_transform(from_json(j.resources, '[{{"kind": "VARCHAR"}}]'), lambda r: r.kind)
         END AS kinds,
-    CASE WHEN ok AND j.type = '"solution"' THEN j.settings END AS settings,
-    CASE WHEN ok AND j.type = '"outcome"' THEN j.status[2:-2] END AS status,
-    CASE WHEN ok AND j.type = '"outcome"' THEN pb_text(j.error) END AS error
+    CASE WHEN ok AND j.type = 'solution' THEN j.settings END AS settings,
+    CASE WHEN ok AND j.type = 'outcome' THEN j.status END AS status,
+    CASE WHEN ok AND j.type = 'outcome' THEN pb_text(j.error) END AS error
 FROM judged
 """
 
