@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -27,7 +27,7 @@ from duckdb.sqltypes import INTEGER, VARCHAR
 from bot.errors import LogFormatError
 from bot.logs.events import MAX_DEPTH, json_depth
 from bot.logs.reader import LogFile
-from bot.logs.sources import BOM, PlainFile, prepare
+from bot.logs.sources import BOM, MIN_PIECE_BYTES, PlainFile, prepare
 
 # JSON text cannot hold a raw control character, so no valid line contains this delimiter.
 _DELIMITER = "\\x01"
@@ -35,6 +35,8 @@ _DELIMITER = "\\x01"
 # read. The reader's own limit is two bytes higher, so that a line it hands over can still be
 # measured against this one whatever its line ending.
 MAX_LINE_BYTES = 16 * 1024 * 1024
+# How many pieces per DuckDB thread large logs are read in (bot/logs/sources.py).
+PIECES_PER_THREAD = 4
 
 
 def default_buffer_bytes(max_line_bytes: int) -> int:
@@ -487,10 +489,10 @@ def checked_lines_sql(lines_sql: str, max_line_bytes: int = MAX_LINE_BYTES) -> s
     )
 
 
-def _translate(exc: duckdb.Error, files: Sequence[LogFile]) -> LogFormatError:
+def _translate(exc: duckdb.Error, plain: Sequence[PlainFile]) -> LogFormatError:
     message = str(exc)
     first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-    culprit = next((f.shown for f in files if str(f.path) in message), None)
+    culprit = next((f.shown for f in plain if str(f.path) in message), None)
     return LogFormatError(f"{culprit or 'workflow logs'}: cannot be read: {first}")
 
 
@@ -500,30 +502,69 @@ def load_lines(
     *,
     max_line_bytes: int = MAX_LINE_BYTES,
     buffer_bytes: int | None = None,
+    min_piece_bytes: int = MIN_PIECE_BYTES,
 ) -> None:
     """Read and check every line of `files` into the temp view log_lines and the tables
     log_file_starts and log_rejected.
 
     log_lines has one row per line DuckDB read: `rn` counts them across all files in order, from
-    1. log_rejected holds every rejected line with its file line number (`ln`), including the
-    over-long lines that were never read into log_lines. Raises LogFormatError for a file that
-    cannot be read whole, and when the lines read do not account for every byte of a file.
+    1; its `file_index` numbers the pieces read (bot/logs/sources.py). log_rejected holds every
+    rejected line with the index of its file in `files` and its line number there (`ln`),
+    including the over-long lines that were never read into log_lines. Raises LogFormatError for
+    a file that cannot be read whole, and when the lines read do not account for every byte of a
+    file. Files of `min_piece_bytes` or more may be read in pieces, side by side.
     """
     install_macros(con)
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     with tempfile.TemporaryDirectory(prefix="patternbot-plain-") as folder:
-        plain = prepare(files, Path(folder))
+        # Four pieces per thread even out pieces of different speed.
+        plain = prepare(
+            files, Path(folder), pieces=PIECES_PER_THREAD * threads, min_piece_bytes=min_piece_bytes
+        )
         buffer = buffer_bytes or default_buffer_bytes(max_line_bytes)
         lines = _lines_query(plain, max_line_bytes, buffer) if plain else _NO_LINES
         try:
             con.execute(fast_lines_sql(lines, max_line_bytes))
         except duckdb.Error as exc:
-            raise _translate(exc, files) from exc
+            raise _translate(exc, plain) from exc
+        plain = _number_pieces(con, plain)
         skipped = _skipped_lines(con, plain)
         long_lines = _long_lines(plain, skipped, max_line_bytes)
     _check_the_rest(con, max_line_bytes)
     con.execute(_FILE_STARTS.replace("{lines}", "SELECT file_index, rn FROM log_lines"))
-    _collect_rejected(con, skipped, long_lines)
+    _collect_rejected(con, plain, skipped, long_lines)
     check_every_byte_read(con, plain, long_lines)
+
+
+def _number_pieces(con: duckdb.DuckDBPyConnection, plain: Sequence[PlainFile]) -> list[PlainFile]:
+    """`plain` with each piece's first_line: the lines read from the pieces of its log before it,
+    and the lines the reader skipped there. (A piece whose lines were miscounted fails the byte
+    invariant, so a wrong number is never shown.)"""
+    if all(piece.part == 0 for piece in plain):
+        return list(plain)
+    read = dict(
+        con.execute("SELECT file_index, count(*) FROM log_scan GROUP BY file_index").fetchall()
+    )
+    skipped: dict[str, int] = {}
+    if _has_rejects(con):
+        skipped = dict(
+            con.execute(
+                "SELECT s.file_path, count(*) FROM pb_reject_errors e "
+                "JOIN pb_reject_scans s USING (scan_id, file_id) GROUP BY s.file_path"
+            ).fetchall()
+        )
+    numbered, before = [], 0
+    for number, piece in enumerate(plain):
+        if piece.part == 0:
+            before = 0
+        numbered.append(replace(piece, first_line=before))
+        before += int(read.get(number, 0)) + int(skipped.get(str(piece.path), 0))
+    return numbered
+
+
+def _has_rejects(con: duckdb.DuckDBPyConnection) -> bool:
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return "pb_reject_errors" in tables
 
 
 def _skipped_lines(
@@ -533,8 +574,7 @@ def _skipped_lines(
 
     Only over-long lines may be skipped; a line that is not UTF-8 refuses its file.
     """
-    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "pb_reject_errors" not in tables:
+    if not _has_rejects(con):
         return {}
     rows = con.execute(
         "SELECT s.file_path, e.line, e.error_type FROM pb_reject_errors e "
@@ -545,10 +585,11 @@ def _skipped_lines(
     for path, line, error_type in rows:
         number = index[str(path)]
         shown = plain[number].log.shown
+        at = int(line) + plain[number].first_line
         if error_type == "INVALID ENCODING":
-            raise LogFormatError(f"{shown}:{line}: not UTF-8 text; the file was not read")
+            raise LogFormatError(f"{shown}:{at}: not UTF-8 text; the file was not read")
         if error_type != "LINE SIZE OVER MAXIMUM":
-            raise LogFormatError(f"{shown}:{line}: cannot be read ({error_type})")
+            raise LogFormatError(f"{shown}:{at}: cannot be read ({error_type})")
         skipped.setdefault(number, []).append(int(line))
     return skipped
 
@@ -573,11 +614,13 @@ def _long_lines(
                     text = body.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise LogFormatError(
-                        f"{log.log.shown}:{line_number}: not UTF-8 text; the file was not read"
+                        f"{log.log.shown}:{line_number + log.first_line}: not UTF-8 text; the "
+                        "file was not read"
                     ) from exc
                 if len(body) <= max_line_bytes:  # the reader's limit is above ours: never
                     raise LogFormatError(
-                        f"{log.log.shown}:{line_number}: the line reader skipped a line of "
+                        f"{log.log.shown}:{line_number + log.first_line}: the line reader "
+                        "skipped a line of "
                         f"{len(body)} bytes; nothing was analysed (please report this)"
                     )
                 reason = f"line longer than {max_line_bytes} bytes"
@@ -585,10 +628,13 @@ def _long_lines(
     return found
 
 
+# Pieces are numbered by their files: p.origin is the file's index, p.first_line its lines before.
 _REJECTED_LINES = """
 CREATE OR REPLACE TEMP TABLE log_rejected AS
-SELECT l.file_index, l.rn - f.first_rn + 1 {skip_adjustment} AS ln, l.reason, l.raw
+SELECT p.origin AS file_index, p.first_line + l.rn - f.first_rn + 1 {skip_adjustment} AS ln,
+    l.reason, l.raw
 FROM log_lines l JOIN log_file_starts f USING (file_index)
+    JOIN log_pieces p ON p.piece = l.file_index
 WHERE l.reason IS NOT NULL
 """
 
@@ -600,10 +646,20 @@ _SKIP_ADJUSTMENT = """+ (SELECT count(*) FROM log_skips k
 
 def _collect_rejected(
     con: duckdb.DuckDBPyConnection,
+    plain: Sequence[PlainFile],
     skipped: dict[int, list[int]],
     long_lines: Sequence[LongLine],
 ) -> None:
-    """Table log_rejected (file_index, ln, reason, raw): every rejected line, long ones too."""
+    """Table log_rejected (file_index, ln, reason, raw): every rejected line, long ones too, by
+    the index of its file and its line number there."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE log_pieces (piece INT, origin INT, first_line BIGINT)"
+    )
+    if plain:
+        con.executemany(
+            "INSERT INTO log_pieces VALUES (?, ?, ?)",
+            [(n, p.origin, p.first_line) for n, p in enumerate(plain)],
+        )
     adjustment = ""
     if skipped:
         con.execute("CREATE OR REPLACE TEMP TABLE log_skips (file_index INT, read_before BIGINT)")
@@ -616,7 +672,15 @@ def _collect_rejected(
     if long_lines:
         con.executemany(
             "INSERT INTO log_rejected VALUES (?, ?, ?, ?)",
-            [(long.file_index, long.line, long.reason, long.text) for long in long_lines],
+            [
+                (
+                    plain[long.file_index].origin,
+                    plain[long.file_index].first_line + long.line,
+                    long.reason,
+                    long.text,
+                )
+                for long in long_lines
+            ],
         )
 
 
@@ -656,7 +720,7 @@ def check_every_byte_read(
         )
         if accounted != log.size or accepted + rejected + blank != lines:
             raise LogFormatError(
-                f"{log.log.shown}: the line reader did not account for the whole file "
+                f"{log.shown}: the line reader did not account for the whole file "
                 f"({log.size} bytes; read {total_lines} lines holding {accounted} bytes; "
                 f"{accepted} accepted + {rejected} rejected + {blank} blank of {lines} read); "
                 "nothing was analysed (please report this)"
