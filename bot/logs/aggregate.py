@@ -565,17 +565,22 @@ def _failed_items(
         item.failed_by_day = dict(sorted(days.get(key, {}).items()))
 
 
+# The position of the day column, from 1, in a grouped row.
+_BY_DAY = " ORDER BY #{column}"
+
+
 def _uses_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
     """Each item's uses per day of the using solution, with their outcomes."""
     sql = _grouped(_USES_BY_DAY, "is_pattern, id, strftime(s.ts, '%Y-%m-%d')", periods)
-    for row in sorted(con.execute(sql).fetchall(), key=lambda r: str(r[_SCOPE_COLUMNS + 2])):
+    # Days in order (ISO dates sort as text); one per item and day, so built without validation.
+    for row in con.execute(sql + _BY_DAY.format(column=_SCOPE_COLUMNS + 3)).fetchall():
         report = _target(reports, row)
         if report is None:
             continue
         is_pattern, item_id, on_day, used, deployed, failed = row[_SCOPE_COLUMNS:]
         item = (report.patterns if is_pattern else report.policies).get(item_id)
         if item is not None and on_day is not None:
-            item.uses_by_day[str(on_day)] = DayUses(
+            item.uses_by_day[str(on_day)] = DayUses.model_construct(
                 used=int(used), deployed=int(deployed), failed=int(failed)
             )
 
