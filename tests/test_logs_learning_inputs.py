@@ -3,6 +3,7 @@ solution profiles and the recent/earlier periods."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def test_uses_by_day_per_item_with_outcomes(tmp_path: Path, logs_config: Config)
     report = _analyse(tmp_path, logs_config, FAILURES)
 
     def days(usage: Any) -> dict[str, Any]:
-        return {d: u.model_dump() for d, u in usage.uses_by_day.items()}
+        return {d: asdict(u) for d, u in usage.uses_by_day.items()}
 
     assert days(report.patterns["web"]) == {
         "2026-03-01": {"used": 1, "deployed": 0, "failed": 1},

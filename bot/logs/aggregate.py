@@ -572,7 +572,7 @@ _BY_DAY = " ORDER BY #{column}"
 def _uses_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
     """Each item's uses per day of the using solution, with their outcomes."""
     sql = _grouped(_USES_BY_DAY, "is_pattern, id, strftime(s.ts, '%Y-%m-%d')", periods)
-    # Days in order (ISO dates sort as text); one per item and day, so built without validation.
+    # Days in order (ISO dates sort as text).
     for row in con.execute(sql + _BY_DAY.format(column=_SCOPE_COLUMNS + 3)).fetchall():
         report = _target(reports, row)
         if report is None:
@@ -580,9 +580,7 @@ def _uses_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool
         is_pattern, item_id, on_day, used, deployed, failed = row[_SCOPE_COLUMNS:]
         item = (report.patterns if is_pattern else report.policies).get(item_id)
         if item is not None and on_day is not None:
-            item.uses_by_day[str(on_day)] = DayUses.model_construct(
-                used=int(used), deployed=int(deployed), failed=int(failed)
-            )
+            item.uses_by_day[str(on_day)] = DayUses(int(used), int(deployed), int(failed))
 
 
 def _outcomes_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:

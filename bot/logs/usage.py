@@ -32,8 +32,12 @@ class Window(CamelModel):
     end: dt.datetime | None = None
 
 
-class DayUses(CamelModel):
-    """Workflows that used an item on one day, and how many of them deployed or failed."""
+@dataclass(frozen=True, slots=True)
+class DayUses:
+    """Workflows that used an item on one day, and how many of them deployed or failed.
+
+    A plain dataclass: there is one per item and day, in every scope.
+    """
 
     used: int = 0
     deployed: int = 0
