@@ -7,6 +7,7 @@ those lines, the knowledge base and the options; the metric definitions are in d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -332,6 +333,13 @@ def _grouped(sql: str, keys: str, periods: bool, *, kind_keys: str = "") -> str:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _redacted(text: str) -> str:
+    """redact() for the short texts that repeat across rows and scopes (kinds, setting paths and
+    values): each distinct text is redacted once."""
+    return redact(text)
+
+
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value is not None else None
 
@@ -601,7 +609,7 @@ def _profiles(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
     con.execute(_grouped(_PROFILES, "pattern_codes, kind_codes", periods))
     pattern_names = _names(con, "profile_pattern_codes")
     raw_kinds = _names(con, "profile_kind_codes")
-    kept = [redact(kind) for kind in raw_kinds]
+    kept = [_redacted(kind) for kind in raw_kinds]
     kind_names = sorted(set(kept))
     # Redaction can merge two kinds or change their order: codes follow the kept names.
     kind_code = np.asarray([kind_names.index(k) for k in kept] if kept != kind_names else [])
@@ -665,7 +673,8 @@ def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports, periods:
             item_id, kind, count = row[_SCOPE_COLUMNS:]
             owners[id(report)] = report
             kinds = additions[(id(report), item_id)]
-            kinds[redact(kind)] = kinds.get(redact(kind), 0) + int(count)
+            kept = _redacted(kind)
+            kinds[kept] = kinds.get(kept, 0) + int(count)
     for (key, item_id), kinds in additions.items():
         owners[key].patterns[item_id].common_additions = _most_common(kinds)
 
@@ -684,8 +693,8 @@ def _setting(path: str, text: str | None) -> tuple[str, SettingValue]:
     if names_a_secret(path) and not isinstance(value, bool):
         value = SECRET_VALUE
     elif isinstance(value, str):
-        value = redact(value)
-    return redact(path), value
+        value = _redacted(value)
+    return _redacted(path), value
 
 
 def _settings(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
@@ -712,7 +721,7 @@ def _settings(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
                 usage = found[id(report)][key]
             usage.deployed_workflows += int(count)
         else:
-            kinds[(id(report), key)][redact(str(kind))] += int(count)
+            kinds[(id(report), key)][_redacted(str(kind))] += int(count)
     for owner, settings in found.items():
         for key, usage in settings.items():
             usage.kinds = dict(sorted(kinds[(owner, key)].items()))
@@ -747,7 +756,7 @@ def _weak_intents(
             intent=_shorten(redact(intent or ""), options.max_intent_length),
             best_pattern=None if best_id is None else redact(best_id),
             best_score=best_score,
-            kinds=[redact(str(k)) for k in kinds or []],
+            kinds=[_redacted(str(k)) for k in kinds or []],
             status=status_value,
             cluster=cluster,
             ts=_utc(ts) or dt.datetime.min.replace(tzinfo=dt.UTC),
