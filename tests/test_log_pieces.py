@@ -140,3 +140,16 @@ def test_the_invariant_names_the_piece_that_lost_bytes(tmp_path: Path) -> None:
     assert str(caught.value).startswith(
         "a.jsonl (the part from line 6): the line reader did not account for the whole file"
     )
+
+
+def test_pieces_are_written_where_the_kernel_cannot_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.copy_file_range is Linux's; elsewhere the pieces are read and written.
+    path = tmp_path / "a.jsonl"
+    _mixed_log(path, 300)
+    monkeypatch.delattr("os.copy_file_range")
+    (tmp_path / "p").mkdir()
+    found = prepare([LogFile(path, "a.jsonl")], tmp_path / "p", pieces=4, min_piece_bytes=1)
+    assert len(found) == 4
+    assert b"".join(p.path.read_bytes() for p in found) == path.read_bytes()

@@ -95,11 +95,7 @@ def _facts(log: LogFile, path: Path) -> PlainFile:
                     "endings or a damaged line); convert the file to LF line endings, for "
                     "example with `tr '\\r' '\\n'`, and run again"
                 )
-            view = memoryview(data)
-            carriage_returns = sum(
-                bytes(view[start : start + _CHUNK]).count(b"\r") for start in range(0, size, _CHUNK)
-            )
-            view.release()
+            carriage_returns = _count(data, b"\r", 0, size)
         return PlainFile(log, path, size, carriage_returns, data[size - 1] == 0x0A, data[:3] == BOM)
 
 
@@ -114,9 +110,14 @@ def _count(data: mmap.mmap, byte: bytes, start: int, end: int) -> int:
 
 
 def _copy(source: int, target: Path, start: int, length: int) -> None:
+    """Bytes [start, start + length) of the open file `source` into `target` (in the kernel where
+    the platform can: os.copy_file_range is Linux's)."""
     with target.open("wb") as out:
         while length > 0:
-            copied = os.copy_file_range(source, out.fileno(), length, start)
+            if hasattr(os, "copy_file_range"):
+                copied = os.copy_file_range(source, out.fileno(), length, start)
+            else:
+                copied = out.write(os.pread(source, min(length, _CHUNK), start))
             if copied == 0:
                 raise OSError(f"{target}: the source ended early")
             start, length = start + copied, length - copied
