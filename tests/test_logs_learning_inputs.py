@@ -93,6 +93,8 @@ def test_uses_by_day_per_item_with_outcomes(tmp_path: Path, logs_config: Config)
     assert days(report.policies["limits"]) == {
         "2026-03-01": {"used": 1, "deployed": 0, "failed": 1}
     }
+    # Days in order, whatever order DuckDB grouped them in.
+    assert list(report.patterns["web"].uses_by_day) == ["2026-03-01", "2026-03-02", "2026-03-03"]
     assert days(report.clusters["staging"].patterns["web"]) == {
         "2026-03-02": {"used": 1, "deployed": 0, "failed": 1}
     }

@@ -612,7 +612,8 @@ def _profiles(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
     kept = [_redacted(kind) for kind in raw_kinds]
     kind_names = sorted(set(kept))
     # Redaction can merge two kinds or change their order: codes follow the kept names.
-    kind_code = np.asarray([kind_names.index(k) for k in kept] if kept != kind_names else [])
+    code_of = {name: code for code, name in enumerate(kind_names)}
+    kind_code = np.asarray([code_of[k] for k in kept] if kept != kind_names else [])
     per_profile = con.execute(
         "SELECT scope_no, workflows, deployed, failed FROM profiles ORDER BY scope_no, r"
     ).fetchnumpy()

@@ -136,15 +136,12 @@ class SolutionProfiles:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SolutionProfiles):
             return NotImplemented
-        return self.rows() == other.rows()
+        return list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"SolutionProfiles({len(self)} profiles)"
-
-    def rows(self) -> list[SolutionProfile]:
-        return list(self)
 
     def dump(self) -> list[dict[str, Any]]:
         """JSON data: one object per profile, in order."""
