@@ -41,24 +41,28 @@ INTENTS = [
 
 
 def commands(repo: Path, others: list[tuple[Path, Path]]) -> dict[str, list[str]]:
+    """The timed commands: the baselines, then a cold recommend (plain, logged, as a table) of this
+    tree and of each other tree, each on its own synced copy of the knowledge base."""
     python = sys.executable
-    extra = {}
-    for tree, other_repo in others:
-        extra[f'recommend "..." --json, code at {tree}'] = [
-            "env", f"PYTHONPATH={tree}", python, "-m", "bot", "recommend", INTENTS[0],
-            "--repo", str(other_repo), "--json",
-        ]  # fmt: skip
-    return extra | {
+    this_tree = ["env", f"PYTHONPATH={REPO_ROOT}", python, "-m", "bot"]
+    rows = {
         "python -c pass": [python, "-c", "pass"],
         'python -c "import numpy"': [python, "-c", "import numpy"],
-        "patternbot --version": [python, "-m", "bot", "--version"],
-        'patternbot recommend "..." --json': [
-            python, "-m", "bot", "recommend", INTENTS[0], "--repo", str(repo), "--json",
-        ],
-        'patternbot recommend "..." (table)': [
-            python, "-m", "bot", "recommend", INTENTS[0], "--repo", str(repo),
-        ],
-    }  # fmt: skip
+        "patternbot --version": [*this_tree, "--version"],
+    }
+    for tree, tree_repo in [(REPO_ROOT, repo), *others]:
+        label = "this tree" if tree == REPO_ROOT else f"code at {tree}"
+        recommend = [
+            "env", f"PYTHONPATH={tree}", python, "-m", "bot", "recommend", INTENTS[0],
+            "--repo", str(tree_repo),
+        ]  # fmt: skip
+        rows[f'recommend "..." --json, {label}'] = [*recommend, "--json"]
+        log = str(tree_repo / "workflows.jsonl")
+        rows[f'recommend "..." --json --log FILE, {label}'] = [*recommend, "--json", "--log", log]
+    rows['recommend "..." (table), this tree'] = [
+        *this_tree, "recommend", INTENTS[0], "--repo", str(repo),
+    ]  # fmt: skip
+    return rows
 
 
 # The cold recommend's steps in the order the command runs them, each timed (wall, CPU) in one
@@ -71,19 +75,19 @@ def mark(name):
     marks.append((name, time.perf_counter(), time.process_time()))
 from pathlib import Path
 import numpy; mark("import numpy (one BLAS thread)")
-import pydantic, ruamel.yaml; mark("import pydantic, ruamel.yaml")
-import bot.config; mark("import bot.config (pydantic's first model class)")
+import bot.config_snapshot; mark("import bot.config_snapshot")
 import bot.commands.recommend; mark("import bot.api, bot.index.*, the command")
-config = bot.config.load_config(Path(sys.argv[1])); mark("load_config")
+settings = bot.config_snapshot.load_recommend_settings(Path(sys.argv[1]))
+mark("settings (from the snapshot after the first run)")
 from bot.index.edge import EdgeIndex; mark("import qdrant_edge")
 from bot.index.retrieval import require_index, retrieve
-index = EdgeIndex.open(config.qdrant_path, config.index.collection_prefix)
+index = EdgeIndex.open(settings.qdrant_path, settings.index.collection_prefix)
 require_index(index); mark("lock the folder, check the collections")
 import onnxruntime, tokenizers; mark("import onnxruntime, tokenizers")
 import bot.index.embeddings as embeddings
 embeddings.verify_model_file(embeddings.default_minilm_path()); mark("sha256 of the model file")
 embeddings.verify_model_file = lambda path, expected=None: None  # checked just above
-embedder = embeddings.load_embedder(config.embedding, quick_start=True)
+embedder = embeddings.load_embedder(settings.embedding, quick_start=True)
 embedder.load(); mark("tokenizer and InferenceSession (no graph optimisation)")
 index._shard("pattern"); index._shard("policy"); mark("load the two Edge shards")
 retrieve(index, embedder, sys.argv[2], 5); mark("retrieve(): one inference, both searches")
@@ -120,7 +124,8 @@ def _totals(measured: dict[str, list[tuple[float, float]]]) -> list[tuple[float,
 def run_once(command: list[str], cwd: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    # A neutral working directory: `python -m` puts it first on sys.path, before PYTHONPATH.
+    # A neutral working directory: `python -m` puts it first on sys.path, before PYTHONPATH
+    # (each command names its source tree with PYTHONPATH, not an installed copy).
     subprocess.run(
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
     )

@@ -20,12 +20,15 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from bot.config import Config, load_config
+from bot.config_snapshot import RecommendSettings, load_recommend_settings
 from bot.index.embeddings import Embedder, load_embedder
 from bot.index.retrieval import Retrieval, require_index, retrieve
 from bot.index.store import Index, open_index
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 WorkflowName = Literal["recommend", "operate"]
 
@@ -58,12 +61,17 @@ class Recommender:
     ) -> None:
         """Open the repository's index (IndexUnavailableError when it was never synced).
 
-        The model loads on the first call. `quick_start` skips graph optimisation: for a process
-        that answers one intent and exits (the CLI); leave it off for a warm process.
+        The settings are `config`'s, or read from `repo` (bot/config_snapshot.py: without
+        pydantic when they have not changed since they were last validated). The model loads on
+        the first call. `quick_start` skips graph optimisation: for a process that answers one
+        intent and exits (the CLI); leave it off for a warm process.
         """
-        self.config = config if config is not None else load_config(Path(repo))
+        if config is not None:
+            self.settings = RecommendSettings.of(config)
+        else:
+            self.settings = load_recommend_settings(Path(repo))
         self._stack = contextlib.ExitStack()
-        self.index: Index = self._stack.enter_context(open_index(self.config))
+        self.index: Index = self._stack.enter_context(open_index(self.settings))
         try:
             # Checked before loading the model, so an empty index fails fast.
             require_index(self.index)
@@ -73,7 +81,7 @@ class Recommender:
         self.embedder = (
             embedder
             if embedder is not None
-            else load_embedder(self.config.embedding, quick_start=quick_start)
+            else load_embedder(self.settings.embedding, quick_start=quick_start)
         )
 
     def recommend(
@@ -95,21 +103,25 @@ class Recommender:
             self.index,
             self.embedder,
             intent,
-            limit if limit is not None else self.config.retrieval.limit,
-            include_deprecated=self.config.retrieval.include_deprecated,
+            limit if limit is not None else self.settings.limit,
+            include_deprecated=self.settings.include_deprecated,
         )
         if log is None:
             return Recommendation(retrieval)
-        from bot.logs.emitter import WorkflowLog, new_workflow_id
+        # Written without the event models: a cold `recommend --log` would spend more on
+        # loading pydantic than on the rest of its start (bot/logs/append.py).
+        from bot.logs.append import append_line, new_workflow_id, retrieved_line
 
         logged_id = workflow_id or new_workflow_id()
-        WorkflowLog(Path(log), cluster=cluster).retrieved(
+        line = retrieved_line(
             logged_id,
             retrieval.intent,
             [(m.id, m.score) for m in retrieval.patterns],
             [(m.id, m.score) for m in retrieval.policies],
             workflow=workflow,
+            cluster=cluster,
         )
+        append_line(Path(log), line)
         return Recommendation(retrieval, logged_id)
 
     def close(self) -> None:

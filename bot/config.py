@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from bot.camel import CamelModel
+from bot.config_snapshot import CONFIG_FILE, DEFAULT_STATE
 from bot.errors import ConfigError
 from bot.yamlfile import (
     Problem,
@@ -28,14 +29,12 @@ from bot.yamlfile import (
     problems_from_validation,
 )
 
-CONFIG_FILE = "patternbot.yaml"
-
 
 class PathsConfig(CamelModel):
     patterns: str = "patterns"
     policies: str = "policies"
     # Derived, git-ignored state: the embedded Qdrant index, quarantined log lines, run records.
-    state: str = ".patternbot"
+    state: str = DEFAULT_STATE
     # Logs analysed by `patternbot run` when no --logs is given.
     logs: list[str] = Field(default_factory=lambda: ["examples/logs"])
 
@@ -220,7 +219,7 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
+def _warn_unknown_keys(data: CommentedMap, shown: str, warnings: list[str]) -> dict[str, Any]:
     """Drop unknown keys with a warning and a did-you-mean, the way pre-commit treats its config."""
     from bot.yamlfile import did_you_mean
 
@@ -229,10 +228,9 @@ def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
     for key, value in data.items():
         line = data.lc.key(key)[0] + 1
         if key not in sections:
-            print(
+            warnings.append(
                 f"patternbot: warning: {shown}:{line}: unknown key {key!r}"
-                f"{did_you_mean(str(key), list(sections))}; ignored",
-                file=sys.stderr,
+                f"{did_you_mean(str(key), list(sections))}; ignored"
             )
             continue
         section_type = sections[key]
@@ -250,10 +248,9 @@ def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
                     inner_line = value.lc.key(inner_key)[0] + 1
                     hint = did_you_mean(str(inner_key), known)
                     where = f"{shown}:{inner_line}"
-                    print(
+                    warnings.append(
                         f"patternbot: warning: {where}: unknown key "
-                        f"{f'{key}.{inner_key}'!r}{hint}; ignored",
-                        file=sys.stderr,
+                        f"{f'{key}.{inner_key}'!r}{hint}; ignored"
                     )
             cleaned[key] = kept
         else:
@@ -262,8 +259,20 @@ def _warn_unknown_keys(data: CommentedMap, shown: str) -> dict[str, Any]:
 
 
 def load_config(root: Path, environ: Mapping[str, str] | None = None) -> Config:
-    """Read `<root>/patternbot.yaml` (optional) and apply environment overrides."""
+    """Read `<root>/patternbot.yaml` (optional) and apply environment overrides; warnings about
+    unknown keys go to standard error."""
+    config, warnings = load_config_and_warnings(root, environ)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    return config
+
+
+def load_config_and_warnings(
+    root: Path, environ: Mapping[str, str] | None = None
+) -> tuple[Config, list[str]]:
+    """The settings as load_config reads them, and its warnings instead of printing them."""
     environ = os.environ if environ is None else environ
+    warnings: list[str] = []
     path = root / CONFIG_FILE
     data: Any = CommentedMap()
     if path.is_file():
@@ -276,7 +285,7 @@ def load_config(root: Path, environ: Mapping[str, str] | None = None) -> Config:
         if not isinstance(data, CommentedMap):
             found = describe_value(data)
             raise ConfigError(f"{CONFIG_FILE}:1: expected a mapping of settings, found {found}")
-        raw = _warn_unknown_keys(data, CONFIG_FILE)
+        raw = _warn_unknown_keys(data, CONFIG_FILE, warnings)
     else:
         raw = {}
     raw = _plain(raw)
@@ -299,4 +308,4 @@ def load_config(root: Path, environ: Mapping[str, str] | None = None) -> Config:
             "invalid configuration:\n  " + "\n  ".join(str(p) for p in problems)
         ) from exc
     config.root = root
-    return config
+    return config, warnings

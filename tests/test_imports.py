@@ -38,6 +38,8 @@ WATCHED = (
     "github",
     "git",
     "mcp",
+    "pydantic",
+    "ruamel.yaml",
     "bot.knowledge.schema",
     "bot.logs.emitter",
 )
@@ -160,15 +162,18 @@ def test_a_cold_recommend_loads_the_model_and_edge_only(synced_repo: Path) -> No
         "    assert main(['recommend', 'a postgres database', '--json']) == 0\n"
         "assert 'stateful-database' in out.getvalue()"
     )
-    assert loaded_after(code, cwd=synced_repo) == [
-        "numpy",
-        "onnxruntime",
-        "qdrant_edge",
-        "tokenizers",
-    ]
+    engines = ["numpy", "onnxruntime", "qdrant_edge", "tokenizers"]
+    validating = sorted([*engines, "pydantic", "ruamel.yaml"])
+    # The first start validates the settings (pydantic, ruamel.yaml) and keeps them; the next
+    # ones read them back (bot/config_snapshot.py).
+    assert loaded_after(code, cwd=synced_repo) == validating
+    assert loaded_after(code, cwd=synced_repo) == engines
+    (synced_repo / "patternbot.yaml").write_text("retrieval:\n  limit: 2\n", encoding="utf-8")
+    assert loaded_after(code, cwd=synced_repo) == validating
+    assert loaded_after(code, cwd=synced_repo) == engines
 
 
-def test_the_table_and_the_log_load_rich_and_the_emitter_only_when_used(
+def test_the_table_loads_rich_and_the_log_loads_no_event_models(
     synced_repo: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "workflows.jsonl"
@@ -178,13 +183,18 @@ def test_the_table_and_the_log_load_rich_and_the_emitter_only_when_used(
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['recommend', 'a postgres database', '--log', {str(log)!r}]) == 0"
     )
+    loaded_after(code, cwd=synced_repo)  # the first start keeps the validated settings
+    # The `retrieved` line is written without the emitter's pydantic models (bot/logs/append.py).
     assert loaded_after(code, cwd=synced_repo) == [
-        "bot.logs.emitter",
         "numpy",
         "onnxruntime",
         "qdrant_edge",
         "rich",
         "tokenizers",
+    ]
+    assert [json.loads(line)["type"] for line in log.read_text().splitlines()] == [
+        "retrieved",
+        "retrieved",
     ]
 
 

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import EmbeddingConfig
 from bot.errors import ConfigError, EmbeddingError
 
 Vectors = npt.NDArray[np.float32]
@@ -23,6 +22,17 @@ MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a
 MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIMENSION = 384
 MAX_TOKENS = 256
+
+
+class EmbeddingSettings(Protocol):
+    """The settings load_embedder reads (bot.config.EmbeddingConfig has them)."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def batch_size(self) -> int: ...
 
 
 class Embedder(Protocol):
@@ -212,7 +222,7 @@ class FastEmbedEmbedder:
 _LOADED: dict[tuple[str, str | None, int, bool], Embedder] = {}
 
 
-def load_embedder(config: EmbeddingConfig, *, quick_start: bool = False) -> Embedder:
+def load_embedder(config: EmbeddingSettings, *, quick_start: bool = False) -> Embedder:
     """The embedder `config` names, loaded once per process (loading a model is slow).
 
     `quick_start` loads the MiniLM graph without optimising it: 0.3 s less to start, slower per

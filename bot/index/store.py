@@ -19,7 +19,8 @@ import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,6 @@ from bot.index.fusion import rrf
 from bot.index.sparse import SparseTerms
 
 if TYPE_CHECKING:
-    from bot.config import Config
     from bot.knowledge.schema import UsageMetrics
 
 Kind = Literal["pattern", "policy"]
@@ -247,8 +247,30 @@ class Index(abc.ABC):
         )
 
 
+class IndexSettings(Protocol):
+    """The index settings open_index reads (bot.config.IndexConfig has them)."""
+
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def api_key(self) -> str | None: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def collection_prefix(self) -> str: ...
+
+
+class IndexPlace(Protocol):
+    """Where the index is: bot.config.Config, or a cold recommend's bot.config_snapshot settings."""
+
+    @property
+    def index(self) -> IndexSettings: ...
+    @property
+    def qdrant_path(self) -> Path: ...
+
+
 @contextlib.contextmanager
-def open_index(config: Config) -> Iterator[Index]:
+def open_index(config: IndexPlace) -> Iterator[Index]:
     """Open the configured index once: a server when index.url is set, else the local folder."""
     index: Index
     if config.index.url:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
+from bot.logs.append import append_line, event_line, new_event_id, new_workflow_id
 from bot.logs.events import (
     LOG_VERSION,
     ItemScore,
@@ -27,9 +25,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def new_workflow_id() -> str:
-    """A fresh, unique workflow id."""
-    return f"wf-{uuid.uuid4()}"
+__all__ = ["WorkflowLog", "new_workflow_id"]
 
 
 class WorkflowLog:
@@ -43,29 +39,15 @@ class WorkflowLog:
         self._cluster = cluster
 
     def _write(self, event: RetrievedEvent | SolutionEvent | OutcomeEvent) -> None:
-        # UTF-8 as is (no \u escapes): the reader's fast check takes lines that are exactly as
-        # long as their re-serialised fields, which an escaped character is not.
-        line = json.dumps(
-            event.model_dump(mode="json", by_alias=True, exclude_none=True),
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        if isinstance(self._target, Path):
-            self._target.parent.mkdir(parents=True, exist_ok=True)
-            with self._target.open("a", encoding="utf-8") as stream:
-                stream.write(line + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-        else:
-            self._target.write(line + "\n")
-            self._target.flush()
+        line = event_line(event.model_dump(mode="json", by_alias=True, exclude_none=True))
+        append_line(self._target, line)
 
     def _common(
         self, workflow_id: str, workflow: WorkflowName, ts: dt.datetime | None, cluster: str | None
     ) -> dict[str, object]:
         return {
             "v": LOG_VERSION,
-            "event_id": f"ev-{uuid.uuid4()}",
+            "event_id": new_event_id(),
             "workflow_id": workflow_id,
             "workflow": workflow,
             "ts": ts or _now(),

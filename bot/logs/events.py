@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
-LOG_VERSION = 1
+# Defined beside the model-free writer of bot/logs/append.py, which must not load pydantic.
+from bot.logs.append import LOG_VERSION as LOG_VERSION
 
 WorkflowName = Literal["recommend", "operate"]
 OutcomeStatus = Literal["deployed", "failed", "abandoned"]

@@ -1,0 +1,218 @@
+"""The settings a recommend needs, kept from the last validation so a cold start skips pydantic.
+
+Validating `patternbot.yaml` builds pydantic's models: about a third of a cold `patternbot
+recommend` (docs/index.md). The settings only change when the file, the environment or patternbot
+itself does, so after a validation the few settings a recommend uses are written to
+`.patternbot/cache/settings.json` under a key: the sha256 of the file's bytes, every
+`PATTERNBOT_*` and `QDRANT_*` variable, the package version and the source of the modules that
+validate (bot/config.py, bot/camel.py, bot/yamlfile.py). The
+next cold start compares keys: the same key gives the same validated settings without importing
+pydantic; anything else (no file, another key, a file it cannot read) validates again.
+
+The snapshot is derived state, never trusted over the file: it is rebuilt from a validation and
+only ever read back whole. It is kept for the embedded index only. With `index.url` the process
+loads qdrant-client (and pydantic with it) anyway, and an API key must never be written to disk.
+A custom `paths.state` has no snapshot either: its location is known only once the file is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot import __version__
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+CONFIG_FILE = "patternbot.yaml"
+DEFAULT_STATE = ".patternbot"
+SNAPSHOT_FILE = Path(DEFAULT_STATE) / "cache" / "settings.json"
+FORMAT = 1
+# The modules whose code decides what a validation gives.
+_VALIDATING_SOURCES = tuple(
+    Path(__file__).with_name(name) for name in ("config.py", "camel.py", "yamlfile.py")
+)
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where the index is: what bot.index.store.open_index reads."""
+
+    url: str | None
+    api_key: str | None
+    timeout_seconds: float
+    collection_prefix: str
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    """Which embedding model: what bot.index.embeddings.load_embedder reads."""
+
+    provider: str
+    model: str | None
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    """Everything a recommend reads from the configuration, and where it came from."""
+
+    root: Path
+    qdrant_path: Path
+    index: IndexSettings
+    embedding: EmbeddingSettings
+    limit: int
+    include_deprecated: bool
+    # The warnings the validation printed (unknown keys): printed again on every start.
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, config: Config, warnings: tuple[str, ...] = ()) -> RecommendSettings:
+        return cls(
+            root=config.root,
+            qdrant_path=config.qdrant_path,
+            index=IndexSettings(
+                config.index.url,
+                config.index.api_key,
+                config.index.timeout_seconds,
+                config.index.collection_prefix,
+            ),
+            embedding=EmbeddingSettings(
+                config.embedding.provider, config.embedding.model, config.embedding.batch_size
+            ),
+            limit=config.retrieval.limit,
+            include_deprecated=config.retrieval.include_deprecated,
+            warnings=warnings,
+        )
+
+
+def snapshot_key(root: Path, environ: Mapping[str, str]) -> str:
+    """What the validated settings depend on, hashed: the file, the environment, patternbot."""
+    digest = hashlib.sha256()
+    try:
+        digest.update(b"file\0" + (root / CONFIG_FILE).read_bytes())
+    except FileNotFoundError:
+        digest.update(b"no file\0")
+    variables = sorted(
+        (name, value)
+        for name, value in environ.items()
+        if name.startswith(("PATTERNBOT_", "QDRANT_"))
+    )
+    digest.update(json.dumps([__version__, variables]).encode())
+    for source in _VALIDATING_SOURCES:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def load_recommend_settings(
+    root: Path, environ: Mapping[str, str] | None = None
+) -> RecommendSettings:
+    """The settings for a recommend in `root`: from the snapshot when its key matches, else
+    validated from `patternbot.yaml` (ConfigError when invalid) and snapshotted for next time.
+
+    The validation's warnings go to standard error either way.
+    """
+    environ = os.environ if environ is None else environ
+    key = snapshot_key(root, environ)
+    settings = read_snapshot(root, key)
+    if settings is None:
+        from bot.config import load_config_and_warnings
+
+        config, warnings = load_config_and_warnings(root, environ)
+        settings = RecommendSettings.of(config, tuple(warnings))
+        write_snapshot(settings, key, config.paths.state)
+    for warning in settings.warnings:
+        print(warning, file=sys.stderr)
+    return settings
+
+
+def read_snapshot(root: Path, key: str) -> RecommendSettings | None:
+    """The snapshot's settings when it exists, is whole and has `key`; None otherwise."""
+    try:
+        data = json.loads((root / SNAPSHOT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
+        return None
+    try:
+        return _settings_from(root, data["settings"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def write_snapshot(settings: RecommendSettings, key: str, state: str) -> None:
+    """Keep `settings` for the next start, when they are the embedded index's in the default state
+    folder and that folder exists (a recommend never creates it). Failing to write changes
+    nothing: the next start validates again."""
+    if settings.index.url or settings.index.api_key or state != DEFAULT_STATE:
+        return
+    if not (settings.root / DEFAULT_STATE).is_dir():
+        return
+    from bot.atomicfile import write_atomically
+
+    data = {
+        "format": FORMAT,
+        "key": key,
+        "settings": {
+            # Relative to the repository, which may move (an absolute index.path stays absolute).
+            "qdrant_path": str(_under(settings.root, settings.qdrant_path)),
+            "index": asdict(settings.index),
+            "embedding": asdict(settings.embedding),
+            "limit": settings.limit,
+            "include_deprecated": settings.include_deprecated,
+            "warnings": list(settings.warnings),
+        },
+    }
+    with contextlib.suppress(OSError):
+        write_atomically(settings.root / SNAPSHOT_FILE, json.dumps(data, indent=1) + "\n")
+
+
+def _under(root: Path, path: Path) -> Path:
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path
+
+
+def _settings_from(root: Path, data: Any) -> RecommendSettings:
+    """Settings from a snapshot's data, each value checked for its type (TypeError if not)."""
+    index, embedding = data["index"], data["embedding"]
+    warnings = data["warnings"]
+    if not isinstance(warnings, list):
+        raise TypeError("warnings")
+    return RecommendSettings(
+        root=root,
+        qdrant_path=root / _of(data["qdrant_path"], str),
+        index=IndexSettings(
+            url=_optional(index["url"], str),
+            api_key=_optional(index["api_key"], str),
+            timeout_seconds=float(_of(index["timeout_seconds"], (int, float))),
+            collection_prefix=_of(index["collection_prefix"], str),
+        ),
+        embedding=EmbeddingSettings(
+            provider=_of(embedding["provider"], str),
+            model=_optional(embedding["model"], str),
+            batch_size=_of(embedding["batch_size"], int),
+        ),
+        limit=_of(data["limit"], int),
+        include_deprecated=_of(data["include_deprecated"], bool),
+        warnings=tuple(_of(warning, str) for warning in warnings),
+    )
+
+
+def _of(value: Any, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise TypeError(f"expected {kind}, found {type(value).__name__}")
+    return value
+
+
+def _optional(value: Any, kind: type) -> Any:
+    return None if value is None else _of(value, kind)
