@@ -79,6 +79,38 @@ FROM rec_stats r FULL JOIN used_stats u ON r.id = u.id ORDER BY 1
 """
 
 
+# Floors (--floors): what any reader that checks every line must at least pay, on the same files
+# with the same DuckDB settings. `lines` reads every line as text with patternbot's own line
+# reader (one thread per file, nothing lost at buffer boundaries); `one parse` also parses each
+# line once and hands over its 20 top-level fields, checking nothing.
+_LINES = (
+    "SELECT line FROM read_csv({files}, columns = {{'line': 'VARCHAR'}}, delim = '\\x01', "
+    "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, "
+    "new_line = '\\r\\n', parallel = false, ignore_errors = true, "
+    "max_line_size = 16777218, buffer_size = 33554436)"
+)
+FLOOR_QUERIES = {
+    "floor: every line read": "SELECT count(*) FROM ({lines})",
+    "floor: every line read and parsed once": (
+        "CREATE TABLE fields AS SELECT json_extract(line, {paths}) AS f FROM ({lines})"
+    ),
+}
+
+
+def floor_script(query: str, files: list[str]) -> str:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bot.logs.classify import _PATHS
+
+    paths = "[" + ", ".join(f"'$.{p}'" for p in _PATHS) + "]"
+    sql = query.format(lines=_LINES.format(files=files), paths=paths)
+    return (
+        "import duckdb\n"
+        "con = duckdb.connect(config={'threads': 2, 'memory_limit': '2GB'})\n"
+        "con.execute('SET enable_progress_bar = false')\n"
+        f"con.execute({sql!r}).fetchall()\n"
+    )
+
+
 def write_kb(root: Path, patterns: int, policies: int) -> list[str]:
     """A knowledge base with `patterns` patterns and `policies` policies; returns pattern ids."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -264,6 +296,11 @@ def main() -> int:
         help="time only the reading and checking of the lines (load_lines), in process, "
         "alternating with --before",
     )
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time reading every line, and reading and parsing each once (FLOOR_QUERIES)",
+    )
     args = parser.parse_args()
 
     root = args.out / "kb"
@@ -291,9 +328,15 @@ def main() -> int:
     load_before = os.getloadavg()
     before_env = {**os.environ, "PYTHONPATH": str(args.before)} if args.before else None
     bare_runs, ours_runs, before_runs = [], [], []
+    floors: dict[str, list[tuple[float, int, str, float]]] = {}
+    if args.floors:
+        floors = {name: [] for name in FLOOR_QUERIES}
     # Alternating runs share the machine's state (page cache, other jobs) as fairly as possible.
     for _ in range(args.repeat):
         bare_runs.append(timed(bare, args.out))
+        for name, floor_runs in floors.items():
+            script = floor_script(FLOOR_QUERIES[name], files)
+            floor_runs.append(timed([sys.executable, "-c", script], args.out))
         if before_env is not None:
             before_runs.append(timed(ours, args.out, before_env))
         ours_runs.append(timed(ours, args.out))
@@ -311,7 +354,7 @@ def main() -> int:
         f"{report['workflows']} workflows, {len(report['patterns'])} patterns"
     )
     print(f"load average: {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    named = [("bare DuckDB query", bare_runs), ("patternbot metrics", ours_runs)]
+    named = [("bare DuckDB query", bare_runs), *floors.items(), ("patternbot metrics", ours_runs)]
     if before_runs:
         named.insert(1, (f"patternbot metrics before ({args.before})", before_runs))
         honest = honest and json.loads(before_runs[-1][2]) == report
@@ -323,6 +366,9 @@ def main() -> int:
         )
     print(f"same counts: {honest}")
     print(f"ratio (min wall): {ours_s / bare_s:.2f}; ratio (min CPU): {ours_cpu / bare_cpu:.2f}")
+    for name, floor_runs in floors.items():
+        floor_s = min(run[0] for run in floor_runs)
+        print(f"{name}: {floor_s:.2f} s min wall, {floor_s / bare_s:.2f} x the bare query")
     print(
         f"| {report['events']:,} | {size:,.0f} MB | {bare_s:.2f} s ({bare_cpu:.2f} s CPU) | "
         f"{ours_s:.2f} s ({ours_cpu:.2f} s CPU) | {ours_s / bare_s:.2f} | "

@@ -94,13 +94,18 @@ class RecommendSettings:
         )
 
 
-def snapshot_key(root: Path, environ: Mapping[str, str]) -> str:
-    """What the validated settings depend on, hashed: the file, the environment, patternbot."""
+def snapshot_key(root: Path, environ: Mapping[str, str]) -> str | None:
+    """What the validated settings depend on, hashed: the file, the environment, patternbot.
+
+    None when the file exists but cannot be read: then there is no snapshot, and the validation
+    reports the problem every time."""
     digest = hashlib.sha256()
     try:
         digest.update(b"file\0" + (root / CONFIG_FILE).read_bytes())
     except FileNotFoundError:
         digest.update(b"no file\0")
+    except OSError:
+        return None
     variables = sorted(
         (name, value)
         for name, value in environ.items()
@@ -122,13 +127,14 @@ def load_recommend_settings(
     """
     environ = os.environ if environ is None else environ
     key = snapshot_key(root, environ)
-    settings = read_snapshot(root, key)
+    settings = read_snapshot(root, key) if key is not None else None
     if settings is None:
         from bot.config import load_config_and_warnings
 
         config, warnings = load_config_and_warnings(root, environ)
         settings = RecommendSettings.of(config, tuple(warnings))
-        write_snapshot(settings, key, config.paths.state)
+        if key is not None:
+            write_snapshot(settings, key, config.paths.state)
     for warning in settings.warnings:
         print(warning, file=sys.stderr)
     return settings

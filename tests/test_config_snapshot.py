@@ -240,3 +240,12 @@ def test_a_moved_repository_keeps_its_paths(tmp_path: Path, absolute: bool) -> N
     assert settings.qdrant_path == (folder if absolute else moved / "data" / "index")
     assert settings == _validated(moved, {})
     assert json.loads((moved / SNAPSHOT_FILE).read_text())["settings"]["qdrant_path"] == str(folder)
+
+
+def test_a_file_that_cannot_be_read_is_validated_every_time(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    (root / "patternbot.yaml").mkdir()  # not a file: load_config reads no settings from it
+
+    assert snapshot_key(root, {}) is None
+    assert load_recommend_settings(root, {}) == _validated(root, {})
+    assert not (root / SNAPSHOT_FILE).exists()
