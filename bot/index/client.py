@@ -43,8 +43,9 @@ from bot.index.store import (
     stored_item_id,
 )
 
+DEPRECATED = "deprecated"
 _NOT_DEPRECATED = models.Filter(
-    must_not=[models.FieldCondition(key="deprecated", match=models.MatchValue(value=True))]
+    must_not=[models.FieldCondition(key=DEPRECATED, match=models.MatchValue(value=True))]
 )
 
 
@@ -66,9 +67,13 @@ class QdrantClientIndex(Index):
 
     engine = "qdrant-client"
 
-    def __init__(self, client: QdrantClient, prefix: str, location: str) -> None:
+    def __init__(
+        self, client: QdrantClient, prefix: str, location: str, *, payload_index: bool = False
+    ) -> None:
+        """`payload_index`: index the `deprecated` flag (a server; local mode has no indexes)."""
         super().__init__(prefix, location)
         self.client = client
+        self._payload_index = payload_index
 
     @classmethod
     def local(cls, folder: Path, prefix: str) -> QdrantClientIndex:
@@ -111,7 +116,20 @@ class QdrantClientIndex(Index):
         )
         sparse = info.config.params.sparse_vectors or {}
         idf = LEXICAL in sparse and sparse[LEXICAL].modifier == models.Modifier.IDF
+        if size is not None and DEPRECATED not in (info.payload_schema or {}):
+            # A collection an older patternbot created: it gets the index here, once.
+            self._index_deprecated(kind)
         return Layout(size, idf and multivector)
+
+    def _index_deprecated(self, kind: Kind) -> None:
+        """Index the `deprecated` flag, as Qdrant Edge does: without it the filter that leaves
+        deprecated patterns out reads every point's payload."""
+        if not self._payload_index:
+            return
+        with self._translated(f"index the payload of collection {self.collection(kind)}"):
+            self.client.create_payload_index(
+                self.collection(kind), DEPRECATED, field_schema=models.PayloadSchemaType.BOOL
+            )
 
     def create(self, kind: Kind, dimension: int) -> None:
         with self._translated(f"create collection {self.collection(kind)}"):
@@ -130,6 +148,7 @@ class QdrantClientIndex(Index):
                     LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
             )
+        self._index_deprecated(kind)
 
     def drop(self, kind: Kind) -> None:
         with self._translated(f"delete collection {self.collection(kind)}"):
@@ -302,4 +321,4 @@ def open_server(url: str, api_key: str | None, timeout_seconds: float, prefix: s
         )
     except (ApiException, httpx.HTTPError, OSError, ValueError, RuntimeError) as exc:
         raise IndexUnavailableError(f"Qdrant at {url}: cannot open: {_describe(exc)}") from exc
-    return QdrantClientIndex(client, prefix, url)
+    return QdrantClientIndex(client, prefix, url, payload_index=True)
