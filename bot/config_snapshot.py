@@ -97,8 +97,8 @@ class RecommendSettings:
 def snapshot_key(root: Path, environ: Mapping[str, str]) -> str | None:
     """What the validated settings depend on, hashed: the file, the environment, patternbot.
 
-    None when the file exists but cannot be read: then there is no snapshot, and the validation
-    reports the problem every time."""
+    None when the file exists but cannot be read (then there is no snapshot, and the validation
+    reports the problem every time), or when patternbot's own sources cannot be."""
     digest = hashlib.sha256()
     try:
         digest.update(b"file\0" + (root / CONFIG_FILE).read_bytes())
@@ -112,8 +112,11 @@ def snapshot_key(root: Path, environ: Mapping[str, str]) -> str | None:
         if name.startswith(("PATTERNBOT_", "QDRANT_"))
     )
     digest.update(json.dumps([__version__, variables]).encode())
-    for source in _VALIDATING_SOURCES:
-        digest.update(source.read_bytes())
+    try:
+        for source in _VALIDATING_SOURCES:
+            digest.update(source.read_bytes())
+    except OSError:  # installed without its sources (a zip): no snapshot
+        return None
     return digest.hexdigest()
 
 

@@ -214,3 +214,38 @@ def test_hostile_replies_fall_back_cleanly_in_the_installed_cli(
     text = json.dumps(output["suggestions"])
     assert "evil.example" not in text and "@acme" not in text and REWORDED not in text
     assert not any(s["draftedBy"] != "deterministic" for s in output["suggestions"])
+
+
+@pytest.mark.slow
+def test_the_installed_cli_recommends_from_its_settings_snapshot(
+    installed: Path, tmp_path: Path
+) -> None:
+    # The second cold recommend reads the settings the first one validated
+    # (bot/config_snapshot.py, which reads the installed package's own sources for its key).
+    repo = tmp_path / "kb"
+    for folder in ("patterns", "policies"):
+        shutil.copytree(ROOT / folder, repo / folder)
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "VIRTUAL_ENV", "PATTERNBOT_", "QDRANT_"))
+    }
+    patternbot = str(installed / "bin" / "patternbot")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [patternbot, *args, "--repo", str(repo)], cwd=repo, env=environment,
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    run("sync")
+    first = run("recommend", "a postgres database with backups", "--json")
+    snapshot = repo / ".patternbot" / "cache" / "settings.json"
+    assert json.loads(snapshot.read_text())["settings"]["limit"] == 5
+    written = snapshot.stat().st_mtime_ns
+    second = run("recommend", "a postgres database with backups", "--json")
+    assert second == first
+    assert snapshot.stat().st_mtime_ns == written  # read back, not validated and written again
+    assert len(json.loads(first)["patterns"]) == 5
