@@ -85,9 +85,11 @@ index = EdgeIndex.open(settings.qdrant_path, settings.index.collection_prefix)
 require_index(index); mark("lock the folder, check the collections")
 import onnxruntime, tokenizers; mark("import onnxruntime, tokenizers")
 import bot.index.embeddings as embeddings
-embeddings.verify_model_file(embeddings.default_minilm_path()); mark("sha256 of the model file")
-embeddings.verify_model_file = lambda path, expected=None: None  # checked just above
-embedder = embeddings.load_embedder(settings.embedding, quick_start=True)
+embeddings.verify_model_file(embeddings.default_minilm_path(), record=settings.model_record)
+mark("the model file's checksum (recorded after the first run)")
+embedder = embeddings.load_embedder(
+    settings.embedding, quick_start=True, verified_record=settings.model_record
+)
 embedder.load(); mark("tokenizer and InferenceSession (no graph optimisation)")
 index._shard("pattern"); index._shard("policy"); mark("load the two Edge shards")
 retrieve(index, embedder, sys.argv[2], 5); mark("retrieve(): one inference, both searches")

@@ -81,7 +81,11 @@ class Recommender:
         self.embedder = (
             embedder
             if embedder is not None
-            else load_embedder(self.settings.embedding, quick_start=quick_start)
+            else load_embedder(
+                self.settings.embedding,
+                quick_start=quick_start,
+                verified_record=self.settings.model_record,
+            )
         )
 
     def recommend(

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 CONFIG_FILE = "patternbot.yaml"
 DEFAULT_STATE = ".patternbot"
 SNAPSHOT_FILE = Path(DEFAULT_STATE) / "cache" / "settings.json"
+# Where a recommend records the embedding model's checksum (bot.index.embeddings.verify_model_file).
+MODEL_RECORD = Path(DEFAULT_STATE) / "cache" / "model-checked.json"
 FORMAT = 1
 # The modules whose code decides what a validation gives.
 _VALIDATING_SOURCES = tuple(
@@ -73,6 +75,12 @@ class RecommendSettings:
     include_deprecated: bool
     # The warnings the validation printed (unknown keys): printed again on every start.
     warnings: tuple[str, ...] = ()
+
+    @property
+    def model_record(self) -> Path | None:
+        """Where the model's checksum is recorded: in the state folder, when it exists (a
+        recommend never creates it)."""
+        return self.root / MODEL_RECORD if (self.root / DEFAULT_STATE).is_dir() else None
 
     @classmethod
     def of(cls, config: Config, warnings: tuple[str, ...] = ()) -> RecommendSettings:

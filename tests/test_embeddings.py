@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -107,3 +110,57 @@ def test_fastembed_missing_is_explained(monkeypatch: pytest.MonkeyPatch) -> None
         "embedding provider 'fastembed' needs the fastembed package: "
         "pip install 'patternbot[fastembed]'"
     )
+
+
+_OPENS_PROBE = """
+import sys
+from pathlib import Path
+model, record = Path(sys.argv[1]), Path(sys.argv[2])
+opened = []
+sys.addaudithook(lambda event, args: opened.append(args[0]) if event == "open" else None)
+from bot.index.embeddings import verify_model_file
+try:
+    verify_model_file(model, record=record)
+    verdict = "ok"
+except Exception as exc:
+    verdict = type(exc).__name__
+print(verdict, sum(1 for path in opened if str(path) == str(model)))
+"""
+
+
+def _verify(model: Path, record: Path) -> list[str]:
+    """verify_model_file in a fresh interpreter: its verdict and how often it opened the model."""
+    done = subprocess.run(
+        [sys.executable, "-c", _OPENS_PROBE, str(model), str(record)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.split()
+
+
+def test_a_recorded_check_is_trusted_until_the_file_changes(tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    shutil.copyfile(default_minilm_path(), model)
+    record = tmp_path / "state" / "model-checked.json"
+
+    assert _verify(model, record) == ["ok", "1"]  # hashed, then recorded
+    found = model.stat()
+    assert json.loads(record.read_text()) == {
+        "path": str(model.resolve()),
+        "size": found.st_size,
+        "mtimeNs": found.st_mtime_ns,
+        "ctimeNs": found.st_ctime_ns,
+        "inode": found.st_ino,
+        "sha256": MINILM_SHA256,
+    }
+    assert _verify(model, record) == ["ok", "0"]  # the record matches: not read at all
+
+    os.utime(model, ns=(found.st_atime_ns, found.st_mtime_ns + 1_000_000_000))
+    assert _verify(model, record) == ["ok", "1"]  # touched: hashed again, recorded again
+    assert json.loads(record.read_text())["mtimeNs"] == found.st_mtime_ns + 1_000_000_000
+
+    with model.open("r+b") as stream:
+        stream.seek(1000)
+        stream.write(b"\x00\x01\x02\x03")
+    assert _verify(model, record) == ["EmbeddingError", "1"]
+    assert _verify(model, record) == ["EmbeddingError", "1"]  # a failed check is never recorded

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from bot.index.embeddings import MINILM_SHA256
 from tests.support.learning import MessagesAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,7 +222,8 @@ def test_the_installed_cli_recommends_from_its_settings_snapshot(
     installed: Path, tmp_path: Path
 ) -> None:
     # The second cold recommend reads the settings the first one validated
-    # (bot/config_snapshot.py, which reads the installed package's own sources for its key).
+    # (bot/config_snapshot.py, which reads the installed package's own sources for its key), and
+    # trusts the model checksum the first one recorded.
     repo = tmp_path / "kb"
     for folder in ("patterns", "policies"):
         shutil.copytree(ROOT / folder, repo / folder)
@@ -244,8 +246,11 @@ def test_the_installed_cli_recommends_from_its_settings_snapshot(
     first = run("recommend", "a postgres database with backups", "--json")
     snapshot = repo / ".patternbot" / "cache" / "settings.json"
     assert json.loads(snapshot.read_text())["settings"]["limit"] == 5
-    written = snapshot.stat().st_mtime_ns
+    checked = repo / ".patternbot" / "cache" / "model-checked.json"
+    assert json.loads(checked.read_text())["sha256"] == MINILM_SHA256
+    written = snapshot.stat().st_mtime_ns, checked.stat().st_mtime_ns
     second = run("recommend", "a postgres database with backups", "--json")
     assert second == first
-    assert snapshot.stat().st_mtime_ns == written  # read back, not validated and written again
+    # Read back, not validated (or hashed) and written again.
+    assert (snapshot.stat().st_mtime_ns, checked.stat().st_mtime_ns) == written
     assert len(json.loads(first)["patterns"]) == 5

