@@ -13,13 +13,13 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from bot.camel import CamelModel
-from bot.config_snapshot import CONFIG_FILE, DEFAULT_STATE
+from bot.config_snapshot import CONFIG_FILE, DEFAULT_STATE, EmbeddingProvider
 from bot.errors import ConfigError
 from bot.yamlfile import (
     Problem,
@@ -49,7 +49,7 @@ class IndexConfig(CamelModel):
 
 
 class EmbeddingConfig(CamelModel):
-    provider: Literal["minilm-onnx", "fastembed"] = "minilm-onnx"
+    provider: EmbeddingProvider = "minilm-onnx"
     # For provider fastembed: a model name fastembed knows (fastembed downloads it: needs internet).
     model: str | None = None
     batch_size: int = Field(default=32, ge=1, le=1024)

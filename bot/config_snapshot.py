@@ -21,11 +21,10 @@ import contextlib
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from bot import __version__
 
@@ -38,6 +37,7 @@ SNAPSHOT_FILE = Path(DEFAULT_STATE) / "cache" / "settings.json"
 # Where a recommend records the embedding model's checksum (bot.index.embeddings.verify_model_file).
 MODEL_RECORD = Path(DEFAULT_STATE) / "cache" / "model-checked.json"
 FORMAT = 1
+EmbeddingProvider = Literal["minilm-onnx", "fastembed"]
 # The modules whose code decides what a validation gives.
 _VALIDATING_SOURCES = tuple(
     Path(__file__).with_name(name) for name in ("config.py", "camel.py", "yamlfile.py")
@@ -58,7 +58,7 @@ class IndexSettings:
 class EmbeddingSettings:
     """Which embedding model: what bot.index.embeddings.load_embedder reads."""
 
-    provider: str
+    provider: EmbeddingProvider
     model: str | None
     batch_size: int
 
@@ -73,7 +73,7 @@ class RecommendSettings:
     embedding: EmbeddingSettings
     limit: int
     include_deprecated: bool
-    # The warnings the validation printed (unknown keys): printed again on every start.
+    # The validation's warnings (unknown keys), kept so that every start can show them.
     warnings: tuple[str, ...] = ()
 
     @property
@@ -134,7 +134,7 @@ def load_recommend_settings(
     """The settings for a recommend in `root`: from the snapshot when its key matches, else
     validated from `patternbot.yaml` (ConfigError when invalid) and snapshotted for next time.
 
-    The validation's warnings go to standard error either way.
+    Either way `warnings` holds the validation's warnings, for the caller to show.
     """
     environ = os.environ if environ is None else environ
     key = snapshot_key(root, environ)
@@ -146,8 +146,6 @@ def load_recommend_settings(
         settings = RecommendSettings.of(config, tuple(warnings))
         if key is not None:
             write_snapshot(settings, key, config.paths.state)
-    for warning in settings.warnings:
-        print(warning, file=sys.stderr)
     return settings
 
 
@@ -215,7 +213,7 @@ def _settings_from(root: Path, data: Any) -> RecommendSettings:
             collection_prefix=_of(index["collection_prefix"], str),
         ),
         embedding=EmbeddingSettings(
-            provider=_of(embedding["provider"], str),
+            provider=_one_of(embedding["provider"], get_args(EmbeddingProvider)),
             model=_optional(embedding["model"], str),
             batch_size=_of(embedding["batch_size"], int),
         ),
@@ -228,6 +226,12 @@ def _settings_from(root: Path, data: Any) -> RecommendSettings:
 def _of(value: Any, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise TypeError(f"expected {kind}, found {type(value).__name__}")
+    return value
+
+
+def _one_of(value: Any, allowed: tuple[str, ...]) -> Any:
+    if value not in allowed:
+        raise ValueError(f"expected one of {allowed}, found {value!r}")
     return value
 
 

@@ -185,3 +185,27 @@ def test_a_qdrant_url_that_refuses_connections_is_one_line(
         f"patternbot: Qdrant at {url}: cannot look up collection patternbot_patterns: "
         "[Errno 111] Connection refused\n"
     )
+
+
+def test_recommend_shows_the_settings_warnings_on_every_start(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "patternbot.yaml").write_text("retrieval:\n  limt: 1\n", encoding="utf-8")
+    assert main(["sync", "--repo", str(repo), "--json"]) == 0
+    capsys.readouterr()
+    warning = (
+        "patternbot: warning: patternbot.yaml:2: unknown key 'retrieval.limt' "
+        "(did you mean 'limit'?); ignored\n"
+    )
+    outputs = []
+    for _ in range(2):  # validated, then read back from .patternbot/cache/settings.json
+        assert main(["recommend", "a postgres database", "--repo", str(repo), "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert err == warning
+        outputs.append(json.loads(out))
+    assert (repo / ".patternbot" / "cache" / "settings.json").is_file()
+    assert outputs[0] == outputs[1]
+    assert [match["id"] for match in outputs[0]["patterns"]] == [
+        "stateful-database",
+        "scheduled-batch-job",
+    ]

@@ -8,6 +8,7 @@ that recommend often use the warm API in bot/api.py instead.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from bot.api import Recommender
@@ -34,6 +35,8 @@ def _table(title: str, matches: list[Match]) -> Table:
 
 def run(args: argparse.Namespace) -> int:
     with Recommender(args.repo, quick_start=True) as recommender:
+        for warning in recommender.settings.warnings:
+            print(warning, file=sys.stderr)
         result = recommender.recommend(
             args.intent,
             args.limit,

@@ -16,10 +16,10 @@ import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, get_args
 
 LOG_VERSION = 1
-WORKFLOWS = ("recommend", "operate")
+WorkflowName = Literal["recommend", "operate"]
 
 
 def new_workflow_id() -> str:
@@ -79,7 +79,7 @@ def retrieved_line(
     patterns: Iterable[tuple[str, float]],
     policies: Iterable[tuple[str, float]] = (),
     *,
-    workflow: str = "recommend",
+    workflow: WorkflowName = "recommend",
     ts: dt.datetime | None = None,
     cluster: str | None = None,
     event_id: str | None = None,
@@ -88,7 +88,7 @@ def retrieved_line(
     refuse)."""
     if not workflow_id:
         raise ValueError("workflowId must be a non-empty string")
-    if workflow not in WORKFLOWS:
+    if workflow not in get_args(WorkflowName):
         raise ValueError("workflow must be 'recommend' or 'operate'")
     data: dict[str, object] = {
         "v": LOG_VERSION,

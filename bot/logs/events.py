@@ -15,8 +15,8 @@ from pydantic.alias_generators import to_camel
 
 # Defined beside the model-free writer of bot/logs/append.py, which must not load pydantic.
 from bot.logs.append import LOG_VERSION as LOG_VERSION
+from bot.logs.append import WorkflowName as WorkflowName
 
-WorkflowName = Literal["recommend", "operate"]
 OutcomeStatus = Literal["deployed", "failed", "abandoned"]
 SettingValue = str | int | float | bool | None
 
