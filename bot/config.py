@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap
 
 from bot.camel import CamelModel
@@ -28,6 +28,9 @@ from bot.yamlfile import (
     load_file,
     problems_from_validation,
 )
+
+# A memory size DuckDB understands (its units are case-insensitive; patternbot's spelling is not).
+_SIZE = re.compile(r"[0-9]+(\.[0-9]+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
 
 class PathsConfig(CamelModel):
@@ -66,6 +69,18 @@ class MetricsConfig(CamelModel):
     # Bounds on the user text kept as evidence (privacy): how many intents, how many characters.
     max_evidence_intents: int = Field(default=500, ge=0, le=100_000)
     max_intent_length: int = Field(default=240, ge=16, le=4000)
+    # DuckDB's threads for reading and aggregating the logs; unset: the CPUs this process may use.
+    threads: int | None = Field(default=None, ge=1, le=1024)
+    # DuckDB's memory ceiling; past it DuckDB spills to a private folder under the system's
+    # temporary folder (TMPDIR).
+    memory_limit: str = "2GB"
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        if not _SIZE.fullmatch(value):
+            raise ValueError("expected a size such as 2GB or 512MiB (KB, MB, GB, TB, KiB to TiB)")
+        return value
 
 
 class LearningConfig(CamelModel):

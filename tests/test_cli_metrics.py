@@ -208,3 +208,39 @@ def test_metrics_are_printed_when_the_index_cannot_be_written(
     assert code == 1
     assert json.loads(out)["patterns"]["web"] == WEB
     assert err.startswith("patternbot: warning: usage metrics were not written to the index: ")
+
+
+def test_duckdb_takes_its_threads_and_memory_ceiling_from_the_settings(tmp_path: Path) -> None:
+    from bot.logs.analysis import available_cpus, connect
+
+    config = load_config(tmp_path, {})
+    con = connect(config.metrics, str(tmp_path))
+    limits = "SELECT current_setting('threads'), current_setting('memory_limit')"
+    assert con.execute(limits).fetchall() == [(available_cpus(), "1.8 GiB")]  # 2 GB in GiB
+    con.close()
+    environ = {"PATTERNBOT_METRICS_THREADS": "1", "PATTERNBOT_METRICS_MEMORY_LIMIT": "64MiB"}
+    con = connect(load_config(tmp_path, environ).metrics, str(tmp_path))
+    assert con.execute(limits).fetchall() == [(1, "64.0 MiB")]
+    con.close()
+
+
+def test_metrics_are_the_same_on_one_thread_and_a_small_memory_ceiling(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = write_log(tmp_path / "w.jsonl", LOGS)
+    argv = ("metrics", "--repo", str(repo), "--logs", str(log), "--json", "--no-index")
+    code, default, _ = _run(capsys, *argv)
+    assert code == 0
+    monkeypatch.setenv("PATTERNBOT_METRICS_THREADS", "1")
+    monkeypatch.setenv("PATTERNBOT_METRICS_MEMORY_LIMIT", "64MB")
+    code, limited, _ = _run(capsys, *argv)
+    assert code == 0
+    assert json.loads(limited) == json.loads(default)
+    monkeypatch.delenv("PATTERNBOT_METRICS_MEMORY_LIMIT")
+    (repo / "patternbot.yaml").write_text("metrics:\n  memoryLimit: 2 gigabytes\n")
+    code, _, err = _run(capsys, *argv)
+    assert code == 1
+    assert err == (
+        "patternbot: patternbot.yaml:2: metrics.memoryLimit: expected a size such as 2GB or "
+        "512MiB (KB, MB, GB, TB, KiB to TiB)\n"
+    )

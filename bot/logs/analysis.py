@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -11,7 +12,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from bot.config import Config
+from bot.config import Config, MetricsConfig
 from bot.console import warn
 from bot.errors import LogFormatError, UsageError
 from bot.knowledge.repository import KnowledgeBase
@@ -24,8 +25,6 @@ from bot.logs.usage import UsageReport
 
 # How many rejected lines and conflicting event ids are shown one by one before a summary.
 SHOWN_PROBLEMS = 5
-DUCKDB_THREADS = 2
-DUCKDB_MEMORY_LIMIT = "2GB"
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -58,12 +57,21 @@ def parse_time(value: str | dt.datetime | None, option: str) -> dt.datetime | No
         raise UsageError(f"{option}: {value!r} is outside years 1-9999 in UTC") from exc
 
 
-def _connect(spill_dir: str) -> duckdb.DuckDBPyConnection:
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def connect(settings: MetricsConfig, spill_dir: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for the logs: `metrics.threads` threads (default: every available
+    CPU), at most `metrics.memoryLimit` of memory, spilling past it into `spill_dir`."""
     con = duckdb.connect(
         ":memory:",
         config={
-            "threads": DUCKDB_THREADS,
-            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "threads": settings.threads or available_cpus(),
+            "memory_limit": settings.memory_limit,
             "temp_directory": spill_dir,
             # Line numbers come from the scan order, so it must be kept.
             "preserve_insertion_order": True,
@@ -123,7 +131,7 @@ def analyse_files(
 ) -> UsageReport:
     """The usage report of already-resolved log files (see analyse_logs)."""
     with tempfile.TemporaryDirectory(prefix="patternbot-duckdb-") as spill_dir:
-        con = _connect(spill_dir)
+        con = connect(config.metrics, spill_dir)
         try:
             load_lines(con, files, max_line_bytes=max_line_bytes)
             # Only the load needs the scan order (line numbers); every later query orders
