@@ -325,6 +325,9 @@ def main() -> int:
     ours = [sys.executable, "-m", "bot", "metrics", "--repo", str(root), "--json", "--no-index"]
     ours += ["--logs", *files]
     os.environ["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    # The same DuckDB threads and memory ceiling as the bare query's, whatever the machine has.
+    os.environ["PATTERNBOT_METRICS_THREADS"] = "2"
+    os.environ["PATTERNBOT_METRICS_MEMORY_LIMIT"] = "2GB"
     load_before = os.getloadavg()
     before_env = {**os.environ, "PYTHONPATH": str(args.before)} if args.before else None
     bare_runs, ours_runs, before_runs = [], [], []
