@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,6 +102,8 @@ SELECT workflow_id, arg_max_null(cluster, (ts, event_id)) AS cluster, count(*) A
     arg_max(status, (ts, event_id)) FILTER (WHERE type = 'outcome') AS status,
     arg_max_null(error, (ts, event_id)) FILTER (WHERE type = 'outcome') AS error,
     max(ts) FILTER (WHERE type = 'outcome') AS outcome_ts,
+    -- The latest solution's time, kept here so that counting its items needs no join with sol.
+    max(ts) FILTER (WHERE type = 'solution') AS sol_ts,
     arg_max(rn, (ts, event_id)) FILTER (WHERE type = 'retrieved') AS ret_rn,
     arg_max(len(patterns) = 0 OR list_max(list_transform(patterns, lambda p: p.score)) < {weak},
         (ts, event_id)) FILTER (WHERE type = 'retrieved') AS weak
@@ -110,42 +112,41 @@ FROM ev GROUP BY workflow_id
 """
 
 # The latest solution of each workflow, with the workflow's cluster, period and latest outcome;
-# its resource kinds each once (every later use needs them distinct).
+# its resource kinds as written (made distinct where they are counted, on far fewer rows). A view:
+# three queries read it, and as a table it would hold every solution's lists and settings in
+# memory through the largest grouping (facts).
 _SOLUTIONS = """
-CREATE OR REPLACE TEMP TABLE sol AS
-SELECT wf.w, wf.workflow_id, wf.cluster, wf.period, wf.status, l.ts, l.patterns_used,
-    l.policies_applied, list_distinct(l.kinds) AS kinds, l.settings
+CREATE OR REPLACE TEMP VIEW sol AS
+SELECT wf.w, wf.workflow_id, wf.cluster, wf.period, wf.status, l.patterns_used, l.kinds,
+    l.settings
 FROM ev l JOIN wf ON l.rn = wf.sol_rn
 """
 
 # One row per (workflow, item) the workflow names in any retrieval or solution: whether a
 # retrieval listed it (and its best score) and whether the latest solution used it. This is the
 # largest table (about six rows per workflow), so its key is narrow: the workflow's number w and
-# is_pattern; cluster and outcome are joined from wf once the items are counted.
+# is_pattern; cluster and outcome are joined from wf once the items are counted. Each event's
+# lists become one list of items, unnested in the same pass: a table of the events' lists, read
+# once per list, would hold them all in memory while the items are grouped.
 _FACTS = """
 CREATE OR REPLACE TEMP TABLE facts AS
-WITH named AS (
-    SELECT wf.w, ev.type, ev.patterns, ev.policies, ev.patterns_used, ev.policies_applied
+WITH items AS (
+    SELECT w, unnest(CASE WHEN ev.type = 'retrieved'
+        THEN list_concat(
+            list_transform(ev.patterns,
+                lambda p: {'is_pattern': true, 'id': p.id, 'score': p.score, 'listed': true}),
+            list_transform(ev.policies,
+                lambda p: {'is_pattern': false, 'id': p.id, 'score': p.score, 'listed': true}))
+        ELSE list_concat(
+            list_transform(ev.patterns_used,
+                lambda i: {'is_pattern': true, 'id': i, 'score': NULL::DOUBLE, 'listed': false}),
+            list_transform(ev.policies_applied,
+                lambda i: {'is_pattern': false, 'id': i, 'score': NULL::DOUBLE, 'listed': false}))
+        END, recursive := true),
+        -- Only the latest solution's items are used; an earlier solution's are just named.
+        coalesce(ev.rn = wf.sol_rn, false) AS used
     FROM ev JOIN wf USING (workflow_id)
-    -- The latest solution comes from sol below, marked as used.
-    WHERE ev.type = 'retrieved' OR (ev.type = 'solution' AND ev.rn <> wf.sol_rn)
-),
-items AS (
-    SELECT w, is_pattern, item.id AS id, item.score AS score, true AS listed, false AS used
-    FROM (
-        SELECT w, true AS is_pattern, unnest(patterns) AS item FROM named WHERE type = 'retrieved'
-        UNION ALL
-        SELECT w, false, unnest(policies) FROM named WHERE type = 'retrieved'
-    )
-    UNION ALL
-    SELECT w, true, unnest(patterns_used), NULL, false, false FROM named WHERE type = 'solution'
-    UNION ALL
-    SELECT w, false, unnest(policies_applied), NULL, false, false
-    FROM named WHERE type = 'solution'
-    UNION ALL
-    SELECT w, true, unnest(patterns_used), NULL, false, true FROM sol
-    UNION ALL
-    SELECT w, false, unnest(policies_applied), NULL, false, true FROM sol
+    WHERE ev.type IN ('retrieved', 'solution')
 )
 SELECT w, is_pattern, id, max(score) AS score, bool_or(listed) AS listed, bool_or(used) AS used
 FROM items GROUP BY w, is_pattern, id
@@ -153,7 +154,8 @@ FROM items GROUP BY w, is_pattern, id
 
 # Every report query groups its keys once per scope: overall, per cluster and (when the logs span
 # more than the recent window) per period. {scope} selects which scope a row belongs to (see
-# _scope_of) and {sets} is the GROUPING SETS clause, both filled in by _grouped.
+# _scope_of) and {sets} is the GROUPING SETS clause, both filled in by _grouped. Days are grouped
+# as dates and written as text once per group, not once per row.
 _ITEMS = """
 SELECT {scope}, CASE WHEN is_pattern THEN 'pattern' ELSE 'policy' END, id,
     count(*) FILTER (WHERE listed),
@@ -163,11 +165,11 @@ SELECT {scope}, CASE WHEN is_pattern THEN 'pattern' ELSE 'policy' END, id,
     count(*) FILTER (WHERE used AND g.status = 'deployed'),
     count(*) FILTER (WHERE used AND g.status = 'failed'),
     count(*) FILTER (WHERE used AND g.status = 'abandoned'),
-    max(s.ts) FILTER (WHERE used),
+    max(g.sol_ts) FILTER (WHERE used),
     count(*), min(g.workflow_id),
     count(*) FILTER (WHERE used AND NOT listed),
     min(g.workflow_id) FILTER (WHERE used AND NOT listed)
-FROM facts f JOIN wf g USING (w) LEFT JOIN sol s USING (w)
+FROM facts f JOIN wf g USING (w)
 {sets}
 """
 
@@ -175,7 +177,7 @@ FROM facts f JOIN wf g USING (w) LEFT JOIN sol s USING (w)
 # that outcome. Texts are normalised in Python (redaction cannot run in SQL), once per distinct
 # text, and merged there.
 _FAILED_ITEMS = """
-SELECT {scope}, is_pattern, id, g.error, strftime(g.outcome_ts, '%Y-%m-%d') AS day, count(*)
+SELECT {scope}, is_pattern, id, g.error, strftime(g.outcome_ts::DATE, '%Y-%m-%d') AS day, count(*)
 FROM facts f JOIN wf g USING (w)
 WHERE f.used AND g.status = 'failed'
 {sets}
@@ -183,16 +185,16 @@ WHERE f.used AND g.status = 'failed'
 
 # Workflows whose latest solution used an item, by the day of that solution, with outcomes.
 _USES_BY_DAY = """
-SELECT {scope}, is_pattern, id, strftime(s.ts, '%Y-%m-%d') AS day, count(*),
+SELECT {scope}, is_pattern, id, strftime(g.sol_ts::DATE, '%Y-%m-%d') AS day, count(*),
     count(*) FILTER (WHERE g.status = 'deployed'),
     count(*) FILTER (WHERE g.status = 'failed')
-FROM facts f JOIN wf g USING (w) JOIN sol s USING (w)
+FROM facts f JOIN wf g USING (w)
 WHERE f.used
 {sets}
 """
 
 _OUTCOMES_BY_DAY = """
-SELECT {scope}, strftime(g.outcome_ts, '%Y-%m-%d') AS day,
+SELECT {scope}, strftime(g.outcome_ts::DATE, '%Y-%m-%d') AS day,
     count(*) FILTER (WHERE g.status = 'deployed'),
     count(*) FILTER (WHERE g.status = 'failed'),
     count(*) FILTER (WHERE g.status = 'abandoned')
@@ -200,94 +202,122 @@ FROM wf g WHERE g.status IS NOT NULL
 {sets}
 """
 
+# Latest solutions with the same cluster, period, patterns and kinds, counted together (a), for
+# the queries that look at nothing else: far fewer rows than workflows when tools repeat
+# themselves, and never more.
+_ALIKE = """
+CREATE OR REPLACE TEMP TABLE alike AS
+SELECT row_number() OVER () AS a, * REPLACE (list_distinct(kinds) AS kinds) FROM (
+    SELECT cluster, period, patterns_used, kinds, count(*) AS workflows,
+        count(*) FILTER (WHERE status = 'deployed') AS deployed,
+        count(*) FILTER (WHERE status = 'failed') AS failed
+    FROM sol GROUP BY cluster, period, patterns_used, kinds
+)
+"""
+
 _USED_KNOWN = """
-SELECT w, cluster, period, id FROM (
-    SELECT w, cluster, period, unnest(list_distinct(patterns_used)) AS id FROM sol
+SELECT a, cluster, period, workflows, id FROM (
+    SELECT a, cluster, period, workflows, unnest(list_distinct(patterns_used)) AS id FROM alike
 ) SEMI JOIN kb_patterns k USING (id)
 """
 
 # Latest solutions by signature: the knowledge-base patterns used and the distinct resource kinds,
 # each as a sorted list of codes (a name's code is its rank among the sorted names, so lists of
-# codes sort as the lists of names would). Profiles are numbered within their scope (r) and scopes
-# are numbered too (scope_no).
+# codes sort as the lists of names would). Scopes are numbered (scope_no) and profiles are numbered
+# scope by scope (r), so that a scope's profiles are a range of r.
 _PROFILE_CODES = """
 CREATE OR REPLACE TEMP TABLE profile_pattern_codes AS
 SELECT id AS name, (row_number() OVER (ORDER BY id) - 1)::BIGINT AS code FROM kb_patterns;
 CREATE OR REPLACE TEMP TABLE profile_kind_codes AS
 SELECT kind AS name, (row_number() OVER (ORDER BY kind) - 1)::BIGINT AS code
-FROM (SELECT DISTINCT unnest(kinds) AS kind FROM sol);
+FROM (SELECT DISTINCT unnest(kinds) AS kind FROM alike);
 """
 
+# Lists become sorted, distinct codes per group of alike solutions, so groups that differ only in
+# order, repeats or unknown patterns meet in `grouped`.
 _PROFILES = """
 CREATE OR REPLACE TEMP TABLE profiles AS
 WITH pattern_sets AS (
-    SELECT w, list_sort(list(DISTINCT c.code)) AS codes
-    FROM (SELECT w, unnest(patterns_used) AS name FROM sol)
+    SELECT a, list_sort(list(DISTINCT c.code)) AS codes
+    FROM (SELECT a, unnest(patterns_used) AS name FROM alike)
         JOIN profile_pattern_codes c USING (name)
-    GROUP BY w
+    GROUP BY a
 ),
+-- Kinds are distinct in alike, and so are their codes.
 kind_sets AS (
-    SELECT w, list_sort(list(DISTINCT c.code)) AS codes
-    FROM (SELECT w, unnest(kinds) AS name FROM sol) JOIN profile_kind_codes c USING (name)
-    GROUP BY w
+    SELECT a, list_sort(list(c.code)) AS codes
+    FROM (SELECT a, unnest(kinds) AS name FROM alike) JOIN profile_kind_codes c USING (name)
+    GROUP BY a
 ),
 signed AS (
-    SELECT s.w, s.cluster AS cluster, s.period AS period, s.status,
+    SELECT s.cluster AS cluster, s.period AS period, s.workflows, s.deployed, s.failed,
         coalesce(p.codes, []) AS pattern_codes, coalesce(k.codes, []) AS kind_codes
-    FROM sol s LEFT JOIN pattern_sets p USING (w) LEFT JOIN kind_sets k USING (w)
+    FROM alike s LEFT JOIN pattern_sets p USING (a) LEFT JOIN kind_sets k USING (a)
 ),
-grouped AS (
+grouped AS MATERIALIZED (
     SELECT * FROM (
-        SELECT {scope}, pattern_codes, kind_codes, count(*),
-            count(*) FILTER (WHERE g.status = 'deployed'),
-            count(*) FILTER (WHERE g.status = 'failed')
+        SELECT {scope}, pattern_codes, kind_codes, sum(g.workflows)::BIGINT,
+            sum(g.deployed)::BIGINT, sum(g.failed)::BIGINT
         FROM signed g
         {sets}
     ) AS t(by_cluster, by_period, cluster, period, pattern_codes, kind_codes, workflows, deployed,
         failed)
 )
-SELECT dense_rank() OVER (ORDER BY by_cluster, by_period, cluster, period) AS scope_no,
-    -- In no particular order: the counts do not depend on it, and rows are listed sorted.
-    row_number() OVER (PARTITION BY by_cluster, by_period, cluster, period) - 1 AS r, *
-FROM grouped
+SELECT s.scope_no,
+    -- Scope by scope, in no particular order within one: the counts do not depend on it, and
+    -- rows are listed sorted. (A window partitioned by scope would sort on its names.)
+    row_number() OVER (ORDER BY s.scope_no) - 1 AS r, g.*
+FROM grouped g JOIN (
+    SELECT *, row_number() OVER (ORDER BY by_cluster, by_period, cluster, period) AS scope_no
+    FROM (SELECT DISTINCT by_cluster, by_period, cluster, period FROM grouped)
+) s ON g.by_cluster = s.by_cluster AND g.by_period = s.by_period
+    AND g.cluster IS NOT DISTINCT FROM s.cluster AND g.period IS NOT DISTINCT FROM s.period
 """
 
-# Joins rather than per-workflow lists: a kind is added when none of the workflow's known patterns
+# Joins rather than per-workflow lists: a kind is added when none of the solution's known patterns
 # suggests it.
 _COMMON_ADDITIONS = f"""
 WITH known AS ({_USED_KNOWN}),
-covered AS (SELECT w, kind FROM known JOIN kb_suggested USING (id)),
-present AS (SELECT w, unnest(kinds) AS kind FROM sol),
-added AS (SELECT * FROM present ANTI JOIN covered USING (w, kind))
-SELECT {{scope}}, id, kind, count(*)
-FROM known g JOIN added USING (w)
+covered AS (SELECT a, kind FROM known JOIN kb_suggested USING (id)),
+present AS (SELECT a, unnest(kinds) AS kind FROM alike),
+added AS (SELECT * FROM present ANTI JOIN covered USING (a, kind))
+SELECT {{scope}}, id, kind, sum(workflows)
+FROM known g JOIN added USING (a)
 {{sets}}
 """
 
+# Deployed solutions counted by (cluster, period, settings text, kinds) first: many workflows share
+# these (a tool writes the same settings again and again), so each distinct object is read once
+# and its pairs carry the number of workflows behind them.
 _SETTING_PAIRS = """
+WITH deployed AS (
+    SELECT cluster, period, settings, kinds, count(*) AS workflows FROM sol
+    WHERE status = 'deployed' AND settings IS NOT NULL
+    GROUP BY cluster, period, settings, kinds
+),
 -- Settings are objects with distinct keys (checked when read), so (workflow, path) is unique in
 -- pairs. json_each, not a cast to MAP: the same pairs at a quarter of the cost.
-WITH pairs AS (
-    SELECT w, cluster, period, e.key AS path, e.value::VARCHAR AS value, kinds
-    FROM sol, json_each(sol.settings) AS e
-    WHERE status = 'deployed' AND settings IS NOT NULL
+pairs AS (
+    SELECT cluster, period, e.key AS path, e.value::VARCHAR AS value,
+        list_distinct(kinds) AS kinds, workflows
+    FROM deployed, json_each(deployed.settings) AS e
 )
 """
 
 _SETTINGS = """
-SELECT {scope}, path, value, NULL AS kind, count(*) FROM pairs g
+SELECT {scope}, path, value, NULL AS kind, sum(workflows) FROM pairs g
 {sets}
 UNION ALL
--- Each workflow's kinds are distinct, so count(*) counts workflows.
-SELECT {scope}, path, value, kind, count(*)
-FROM (SELECT cluster, period, path, value, unnest(kinds) AS kind FROM pairs) g
+-- Each workflow's kinds are distinct, so the sums count workflows.
+SELECT {scope}, path, value, kind, sum(workflows)
+FROM (SELECT cluster, period, path, value, unnest(kinds) AS kind, workflows FROM pairs) g
 {kind_sets}
 """
 
 # The most recent weak workflows, ranked overall, within their cluster and within their period.
 _WEAK = """
 SELECT * FROM (
-    SELECT wf.workflow_id, l.intent, l.patterns, list_sort(sol.kinds), wf.status,
+    SELECT wf.workflow_id, l.intent, l.patterns, list_sort(list_distinct(sol.kinds)), wf.status,
         wf.cluster, wf.period, l.ts,
         row_number() OVER (ORDER BY l.ts DESC, wf.workflow_id) AS overall_rank,
         row_number() OVER (PARTITION BY wf.cluster ORDER BY l.ts DESC, wf.workflow_id)
@@ -336,7 +366,7 @@ def _grouped(sql: str, keys: str, periods: bool, *, kind_keys: str = "") -> str:
 @functools.lru_cache(maxsize=1 << 16)
 def _redacted(text: str) -> str:
     """redact() for the short texts that repeat across rows and scopes (kinds, setting paths and
-    values): each distinct text is redacted once."""
+    values, pattern ids): each distinct text is redacted once."""
     return redact(text)
 
 
@@ -349,15 +379,19 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 
 def _load_kb(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE kb_patterns (id VARCHAR, suggested VARCHAR[])")
-    con.execute("CREATE OR REPLACE TEMP TABLE kb_policies (id VARCHAR)")
-    if kb.patterns:
-        con.executemany(
-            "INSERT INTO kb_patterns VALUES (?, ?)",
-            [(p.id, list(p.suggested_resources)) for p in kb.patterns.values()],
-        )
-    if kb.policies:
-        con.executemany("INSERT INTO kb_policies VALUES (?)", [(i,) for i in kb.policies])
+    # One statement per table, the rows passed as lists: executemany costs a statement per row.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE kb_patterns AS SELECT unnest($ids::VARCHAR[]) AS id, "
+        "unnest($suggested::VARCHAR[][]) AS suggested",
+        {
+            "ids": [p.id for p in kb.patterns.values()],
+            "suggested": [list(p.suggested_resources) for p in kb.patterns.values()],
+        },
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE kb_policies AS SELECT unnest($ids::VARCHAR[]) AS id",
+        {"ids": list(kb.policies)},
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE kb_suggested AS "
         "SELECT id, unnest(suggested) AS kind FROM kb_patterns"
@@ -392,7 +426,9 @@ def _literal(value: dt.datetime | float | str) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> bool:
-    """The analysed events (view ev), tables per workflow (wf, sol) and per item used (facts).
+    """The analysed events (view ev), the workflows (table wf), their latest solutions (view
+    sol), the items each workflow names (facts) and the latest solutions counted by what they
+    hold (alike).
 
     Returns whether the workflows are split into recent and earlier periods.
     """
@@ -416,6 +452,8 @@ def _prepare(con: duckdb.DuckDBPyConnection, options: AggregationOptions) -> boo
     periods = _split_periods(con, options.recent_days)
     con.execute(_SOLUTIONS)
     con.execute(_FACTS)
+    # After facts, whose grouping is the peak of memory.
+    con.execute(_ALIKE)
     return periods
 
 
@@ -470,6 +508,19 @@ def _target(reports: Reports, row: Sequence[Any]) -> UsageReport | None:
     return None if scope == _SKIP else reports.get(scope)  # type: ignore[arg-type]
 
 
+def _targets(reports: Reports) -> Callable[[Sequence[Any]], UsageReport | None]:
+    """_target for many rows: a query's rows share a few scopes, each looked up once."""
+    found: dict[tuple[Any, ...], UsageReport | None] = {}
+
+    def target(row: Sequence[Any]) -> UsageReport | None:
+        key = tuple(row[:_SCOPE_COLUMNS])
+        if key not in found:
+            found[key] = _target(reports, row)
+        return found[key]
+
+    return target
+
+
 def _new_report(kb: KnowledgeBase) -> UsageReport:
     return UsageReport(
         patterns={item_id: ItemUsage() for item_id in sorted(kb.patterns)},
@@ -497,8 +548,9 @@ def _totals(con: duckdb.DuckDBPyConnection, kb: KnowledgeBase, periods: bool) ->
 def _items(con: duckdb.DuckDBPyConnection, reports: Reports, strong: float, periods: bool) -> None:
     """Per-item counters, and the anomalies found along the way."""
     sql = _grouped(_ITEMS, "is_pattern, id", periods)
+    target = _targets(reports)
     for row in con.execute(sql, {"strong": strong}).fetchall():
-        report = _target(reports, row)
+        report = target(row)
         if report is None:
             continue
         kind, item_id, recommended, strong_n, strong_used = row[_SCOPE_COLUMNS : _SCOPE_COLUMNS + 5]
@@ -547,14 +599,15 @@ def _failed_items(
     con: duckdb.DuckDBPyConnection, reports: Reports, options: AggregationOptions, periods: bool
 ) -> None:
     """Each item's failed workflows by normalised error text and by day."""
-    day = "strftime(g.outcome_ts, '%Y-%m-%d')"
+    day = "g.outcome_ts::DATE"
     sql = _grouped(_FAILED_ITEMS, f"is_pattern, id, g.error, {day}", periods)
     normalised: dict[str, str] = {}
     errors: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     days: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     touched: dict[int, ItemUsage] = {}
+    target = _targets(reports)
     for row in con.execute(sql).fetchall():
-        report = _target(reports, row)
+        report = target(row)
         if report is None:
             continue
         is_pattern, item_id, error, on_day, count = row[_SCOPE_COLUMNS:]
@@ -579,10 +632,11 @@ _BY_DAY = " ORDER BY #{column}"
 
 def _uses_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
     """Each item's uses per day of the using solution, with their outcomes."""
-    sql = _grouped(_USES_BY_DAY, "is_pattern, id, strftime(s.ts, '%Y-%m-%d')", periods)
+    sql = _grouped(_USES_BY_DAY, "is_pattern, id, g.sol_ts::DATE", periods)
     # Days in order (ISO dates sort as text).
+    target = _targets(reports)
     for row in con.execute(sql + _BY_DAY.format(column=_SCOPE_COLUMNS + 3)).fetchall():
-        report = _target(reports, row)
+        report = target(row)
         if report is None:
             continue
         is_pattern, item_id, on_day, used, deployed, failed = row[_SCOPE_COLUMNS:]
@@ -592,7 +646,7 @@ def _uses_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool
 
 
 def _outcomes_by_day(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
-    sql = _grouped(_OUTCOMES_BY_DAY, "strftime(g.outcome_ts, '%Y-%m-%d')", periods)
+    sql = _grouped(_OUTCOMES_BY_DAY, "g.outcome_ts::DATE", periods)
     for row in sorted(con.execute(sql).fetchall(), key=lambda r: str(r[_SCOPE_COLUMNS])):
         report = _target(reports, row)
         if report is not None:
@@ -614,13 +668,14 @@ def _profiles(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
     # Redaction can merge two kinds or change their order: codes follow the kept names.
     code_of = {name: code for code, name in enumerate(kind_names)}
     kind_code = np.asarray([code_of[k] for k in kept] if kept != kind_names else [])
+    # Rows are numbered scope by scope (r): a scope's rows and pairs are a range of r.
     per_profile = con.execute(
-        "SELECT scope_no, workflows, deployed, failed FROM profiles ORDER BY scope_no, r"
+        "SELECT scope_no, workflows, deployed, failed FROM profiles ORDER BY r"
     ).fetchnumpy()
     pattern_pairs, kind_pairs = (
         con.execute(
-            f"SELECT scope_no, r, code FROM (SELECT scope_no, r, unnest({column}) AS code "
-            "FROM profiles) ORDER BY scope_no, r, code"
+            f"SELECT r, code FROM (SELECT r, unnest({column}) AS code FROM profiles) "
+            "ORDER BY r, code"
         ).fetchnumpy()
         for column in ("pattern_codes", "kind_codes")
     )
@@ -631,20 +686,22 @@ def _profiles(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
         report = _target(reports, scope)
         if report is None:
             continue
-        rows = _of_scope(per_profile, scope_no)
-        patterns = _of_scope(pattern_pairs, scope_no)
-        kinds = _of_scope(kind_pairs, scope_no)
-        kind_rows, kind_codes = kinds["r"], kinds["code"]
+        start, end = np.searchsorted(per_profile["scope_no"], [scope_no, scope_no + 1])
+        workflows, deployed, failed = (
+            np.asarray(per_profile[name][start:end], dtype=np.int64)
+            for name in ("workflows", "deployed", "failed")
+        )
+        kind_rows, kind_codes = _pairs_in(kind_pairs, start, end)
         if kind_code.size:
             kind_codes = kind_code[kind_codes]
             kind_rows, kind_codes = distinct_pairs(kind_rows, kind_codes, len(kind_names))
         report.solution_profiles = SolutionProfiles(
             pattern_names,
             kind_names,
-            rows["workflows"],
-            rows["deployed"],
-            rows["failed"],
-            (patterns["r"], patterns["code"]),
+            workflows,
+            deployed,
+            failed,
+            _pairs_in(pattern_pairs, start, end),
             (kind_rows, kind_codes),
         )
 
@@ -654,22 +711,20 @@ def _names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def _of_scope(columns: dict[str, Any], scope_no: int) -> dict[str, Ints]:
-    """The rows of one scope from columns sorted by scope_no, as int64 arrays."""
-    numbers = columns["scope_no"]
-    start, end = np.searchsorted(numbers, [scope_no, scope_no + 1])
-    return {
-        name: np.asarray(values[start:end], dtype=np.int64)
-        for name, values in columns.items()
-        if name != "scope_no"
-    }
+def _pairs_in(pairs: dict[str, Any], start: int, end: int) -> tuple[Ints, Ints]:
+    """The pairs (r, code) of the rows numbered [start, end) as int64 arrays, rows renumbered
+    from 0 (`pairs` is sorted by r)."""
+    first, last = np.searchsorted(pairs["r"], [start, end])
+    rows = np.asarray(pairs["r"][first:last], dtype=np.int64) - start
+    return rows, np.asarray(pairs["code"][first:last], dtype=np.int64)
 
 
 def _common_additions(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -> None:
     additions: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
     owners: dict[int, UsageReport] = {}
+    target = _targets(reports)
     for row in con.execute(_grouped(_COMMON_ADDITIONS, "id, kind", periods)).fetchall():
-        report = _target(reports, row)
+        report = target(row)
         if report is not None:
             item_id, kind, count = row[_SCOPE_COLUMNS:]
             owners[id(report)] = report
@@ -707,8 +762,9 @@ def _settings(con: duckdb.DuckDBPyConnection, reports: Reports, periods: bool) -
     found: dict[int, dict[str, SettingUsage]] = defaultdict(dict)
     kinds: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     owners: dict[int, UsageReport] = {}
+    target = _targets(reports)
     for row in con.execute(sql).fetchall():
-        report = _target(reports, row)
+        report = target(row)
         if report is None:
             continue
         raw_path, raw_value, kind, count = row[_SCOPE_COLUMNS:]
@@ -755,7 +811,7 @@ def _weak_intents(
         weak_intent = WeakIntent(
             workflow_id=redact(workflow_id),
             intent=_shorten(redact(intent or ""), options.max_intent_length),
-            best_pattern=None if best_id is None else redact(best_id),
+            best_pattern=None if best_id is None else _redacted(best_id),
             best_score=best_score,
             kinds=[_redacted(str(k)) for k in kinds or []],
             status=status_value,
