@@ -19,7 +19,14 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap
 
 from bot.camel import CamelModel
-from bot.config_snapshot import CONFIG_FILE, DEFAULT_STATE, EmbeddingProvider
+from bot.config_snapshot import (
+    COLLECTION_PREFIX,
+    CONFIG_FILE,
+    DEFAULT_STATE,
+    MAX_BATCH_SIZE,
+    MAX_LIMIT,
+    EmbeddingProvider,
+)
 from bot.errors import ConfigError
 from bot.yamlfile import (
     Problem,
@@ -47,7 +54,7 @@ class IndexConfig(CamelModel):
     api_key: str | None = None
     # Embedded local mode folder, relative to the repository; defaults to <state>/qdrant.
     path: str | None = None
-    collection_prefix: str = Field(default="patternbot", pattern=r"^[A-Za-z0-9_-]+$")
+    collection_prefix: str = Field(default="patternbot", pattern=COLLECTION_PREFIX)
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
@@ -55,11 +62,11 @@ class EmbeddingConfig(CamelModel):
     provider: EmbeddingProvider = "minilm-onnx"
     # For provider fastembed: a model name fastembed knows (fastembed downloads it: needs internet).
     model: str | None = None
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_size: int = Field(default=32, ge=1, le=MAX_BATCH_SIZE)
 
 
 class RetrievalConfig(CamelModel):
-    limit: int = Field(default=5, ge=1, le=100)
+    limit: int = Field(default=5, ge=1, le=MAX_LIMIT)
     include_deprecated: bool = False
 
 

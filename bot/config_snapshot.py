@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +39,11 @@ SNAPSHOT_FILE = Path(DEFAULT_STATE) / "cache" / "settings.json"
 MODEL_RECORD = Path(DEFAULT_STATE) / "cache" / "model-checked.json"
 FORMAT = 1
 EmbeddingProvider = Literal["minilm-onnx", "fastembed"]
+# Bounds bot/config.py validates with, checked again on a snapshot read back: a snapshot is a
+# file like any other (someone may commit one), and none may hold what validation would refuse.
+COLLECTION_PREFIX = r"^[A-Za-z0-9_-]+$"
+MAX_BATCH_SIZE = 1024
+MAX_LIMIT = 100
 # The modules whose code decides what a validation gives.
 _VALIDATING_SOURCES = tuple(
     Path(__file__).with_name(name) for name in ("config.py", "camel.py", "yamlfile.py")
@@ -209,15 +215,15 @@ def _settings_from(root: Path, data: Any) -> RecommendSettings:
         index=IndexSettings(
             url=_optional(index["url"], str),
             api_key=_optional(index["api_key"], str),
-            timeout_seconds=float(_of(index["timeout_seconds"], (int, float))),
-            collection_prefix=_of(index["collection_prefix"], str),
+            timeout_seconds=_positive(float(_of(index["timeout_seconds"], (int, float)))),
+            collection_prefix=_matching(_of(index["collection_prefix"], str), COLLECTION_PREFIX),
         ),
         embedding=EmbeddingSettings(
             provider=_one_of(embedding["provider"], get_args(EmbeddingProvider)),
             model=_optional(embedding["model"], str),
-            batch_size=_of(embedding["batch_size"], int),
+            batch_size=_within(_of(embedding["batch_size"], int), 1, MAX_BATCH_SIZE),
         ),
-        limit=_of(data["limit"], int),
+        limit=_within(_of(data["limit"], int), 1, MAX_LIMIT),
         include_deprecated=_of(data["include_deprecated"], bool),
         warnings=tuple(_of(warning, str) for warning in warnings),
     )
@@ -226,6 +232,24 @@ def _settings_from(root: Path, data: Any) -> RecommendSettings:
 def _of(value: Any, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise TypeError(f"expected {kind}, found {type(value).__name__}")
+    return value
+
+
+def _within(value: Any, low: int, high: int) -> Any:
+    if not low <= value <= high:
+        raise ValueError(f"{value!r} is not within {low}-{high}")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"{value!r} is not positive")
+    return value
+
+
+def _matching(value: str, pattern: str) -> str:
+    if not re.fullmatch(pattern, value):
+        raise ValueError(f"{value!r} does not match {pattern}")
     return value
 
 

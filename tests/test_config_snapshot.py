@@ -169,23 +169,34 @@ def test_warnings_come_back_from_the_snapshot(
     assert capsys.readouterr().err == ""  # shown by the command, not the library
 
 
+_DAMAGES: dict[str, tuple[object, ...]] = {
+    # A value of another type, or one validation would refuse, at a path of the settings.
+    "limit as text": ("limit", "6"),
+    "limit over the maximum": ("limit", 100_000),
+    "limit zero": ("limit", 0),
+    "a boolean for a number": ("limit", True),
+    "batch size over the maximum": ("embedding", "batch_size", 4096),
+    "timeout zero": ("index", "timeout_seconds", 0),
+    "collection prefix with a slash": ("index", "collection_prefix", "../other"),
+    "unknown provider": ("embedding", "provider", "remote-model"),
+    "warnings not a list": ("warnings", "text"),
+}
+
+
 @pytest.mark.parametrize(
-    "damage",
-    [
-        "not json",
-        '{"format": 1}',
-        "[1, 2]",
-        "WRONG_TYPE",
-        "OTHER_FORMAT",
-    ],
+    "damage", ["not json", '{"format": 1}', "[1, 2]", "OTHER_FORMAT", *_DAMAGES]
 )
 def test_a_damaged_snapshot_is_ignored_and_rewritten(tmp_path: Path, damage: str) -> None:
     root = _repo(tmp_path, "retrieval:\n  limit: 6\n")
     load_recommend_settings(root, {})
     path = root / SNAPSHOT_FILE
     data = json.loads(path.read_text())
-    if damage == "WRONG_TYPE":
-        data["settings"]["limit"] = "6"
+    if damage in _DAMAGES:
+        *keys, value = _DAMAGES[damage]
+        target = data["settings"]
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
         path.write_text(json.dumps(data))
     elif damage == "OTHER_FORMAT":
         data["format"] = 2
