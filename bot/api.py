@@ -20,17 +20,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from bot.config_snapshot import RecommendSettings, load_recommend_settings
 from bot.index.embeddings import Embedder, load_embedder
 from bot.index.retrieval import Retrieval, require_index, retrieve
 from bot.index.store import Index, open_index
+from bot.logs.append import WorkflowName, append_line, new_workflow_id, retrieved_line
 
 if TYPE_CHECKING:
     from bot.config import Config
-
-WorkflowName = Literal["recommend", "operate"]
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,6 @@ class Recommender:
             return Recommendation(retrieval)
         # Written without the event models: a cold `recommend --log` would spend more on
         # loading pydantic than on the rest of its start (bot/logs/append.py).
-        from bot.logs.append import append_line, new_workflow_id, retrieved_line
-
         logged_id = workflow_id or new_workflow_id()
         line = retrieved_line(
             logged_id,

@@ -20,12 +20,11 @@ from bot.logs.events import (
     WorkflowName,
 )
 
+__all__ = ["WorkflowLog", "new_workflow_id"]
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-__all__ = ["WorkflowLog", "new_workflow_id"]
 
 
 class WorkflowLog:
