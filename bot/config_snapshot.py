@@ -5,13 +5,14 @@ recommend` (docs/index.md). The settings only change when the file, the environm
 itself does, so after a validation the few settings a recommend uses are written to
 `.patternbot/cache/settings.json` under a key: the sha256 of the file's bytes, every
 `PATTERNBOT_*` and `QDRANT_*` variable, the package version and the source of the modules that
-validate (bot/config.py, bot/camel.py, bot/yamlfile.py). The
-next cold start compares keys: the same key gives the same validated settings without importing
-pydantic; anything else (no file, another key, a file it cannot read) validates again.
+validate (bot/config.py, bot/camel.py, bot/yamlfile.py). The next cold start compares keys: the
+same key gives the same validated settings without importing pydantic; anything else (no file,
+another key, a file it cannot read) validates again.
 
-The snapshot is derived state, never trusted over the file: it is rebuilt from a validation and
-only ever read back whole. It is kept for the embedded index only. With `index.url` the process
-loads qdrant-client (and pydantic with it) anyway, and an API key must never be written to disk.
+The snapshot is derived state, never trusted over the file: it is rebuilt from a validation, and
+read back only whole, with every value of the right type and within validation's bounds. It is
+kept for the embedded index only. With `index.url` the process loads qdrant-client (and pydantic
+with it) anyway, and an API key must never be written to disk.
 A custom `paths.state` has no snapshot either: its location is known only once the file is read.
 """
 
@@ -204,7 +205,8 @@ def _under(root: Path, path: Path) -> Path:
 
 
 def _settings_from(root: Path, data: Any) -> RecommendSettings:
-    """Settings from a snapshot's data, each value checked for its type (TypeError if not)."""
+    """Settings from a snapshot's data, each value checked for its type and bounds (TypeError or
+    ValueError if not)."""
     index, embedding = data["index"], data["embedding"]
     warnings = data["warnings"]
     if not isinstance(warnings, list):
