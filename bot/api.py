@@ -65,6 +65,7 @@ class Recommender:
         the first call. `quick_start` skips graph optimisation: for a process that answers one
         intent and exits (the CLI); leave it off for a warm process.
         """
+        self._config = config
         if config is not None:
             self.settings = RecommendSettings.of(config)
         else:
@@ -86,6 +87,16 @@ class Recommender:
                 verified_record=self.settings.model_record,
             )
         )
+
+    @property
+    def config(self) -> Config:
+        """The whole validated configuration: `config` as given, or validated from the repository
+        on first use (a recommend itself reads only `settings`)."""
+        if self._config is None:
+            from bot.config import load_config
+
+            self._config = load_config(self.settings.root)
+        return self._config
 
     def recommend(
         self,

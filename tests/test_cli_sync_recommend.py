@@ -209,3 +209,17 @@ def test_recommend_shows_the_settings_warnings_on_every_start(
         "stateful-database",
         "scheduled-batch-job",
     ]
+
+
+def test_the_warm_api_still_gives_the_whole_configuration(repo: Path) -> None:
+    from bot.api import Recommender
+
+    (repo / "patternbot.yaml").write_text("retrieval:\n  limit: 1\n", encoding="utf-8")
+    assert main(["sync", "--repo", str(repo), "--json"]) == 0
+    with Recommender(repo) as recommender:
+        assert recommender.settings.limit == 1
+        assert recommender.config.retrieval.limit == 1
+        assert recommender.config.root == repo
+        assert [m.id for m in recommender.recommend("a postgres database").retrieval.patterns] == [
+            "stateful-database"
+        ]
