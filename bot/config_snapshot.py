@@ -232,7 +232,8 @@ def _settings_from(root: Path, data: Any) -> RecommendSettings:
 
 
 def _of(value: Any, kind: type | tuple[type, ...]) -> Any:
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+    # A JSON true is a Python int too: only a boolean setting may hold one.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise TypeError(f"expected {kind}, found {type(value).__name__}")
     return value
 

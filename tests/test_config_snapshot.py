@@ -177,6 +177,7 @@ _DAMAGES: dict[str, tuple[object, ...]] = {
     "a boolean for a number": ("limit", True),
     "batch size over the maximum": ("embedding", "batch_size", 4096),
     "timeout zero": ("index", "timeout_seconds", 0),
+    "a boolean for a timeout": ("index", "timeout_seconds", True),
     "collection prefix with a slash": ("index", "collection_prefix", "../other"),
     "unknown provider": ("embedding", "provider", "remote-model"),
     "warnings not a list": ("warnings", "text"),
