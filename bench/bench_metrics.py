@@ -84,7 +84,7 @@ FROM rec_stats r FULL JOIN used_stats u ON r.id = u.id ORDER BY 1
 # reader (one thread per file, nothing lost at buffer boundaries); `one parse` also parses each
 # line once and hands over its 20 top-level fields, checking nothing.
 _LINES = (
-    "SELECT line FROM read_csv({files}, columns = {{'line': 'VARCHAR'}}, delim = '\\x01', "
+    "SELECT line FROM read_csv({files}, columns = {{'line': 'VARCHAR'}}, delim = '{delimiter}', "
     "quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, "
     "new_line = '\\r\\n', parallel = false, ignore_errors = true, "
     "max_line_size = 16777218, buffer_size = 33554436)"
@@ -99,10 +99,10 @@ FLOOR_QUERIES = {
 
 def floor_script(query: str, files: list[str]) -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bot.logs.classify import _PATHS
+    from bot.logs.classify import _DELIMITER, _PATHS
 
     paths = "[" + ", ".join(f"'$.{p}'" for p in _PATHS) + "]"
-    sql = query.format(lines=_LINES.format(files=files), paths=paths)
+    sql = query.format(lines=_LINES.format(files=files, delimiter=_DELIMITER), paths=paths)
     return (
         "import duckdb\n"
         "con = duckdb.connect(config={'threads': 2, 'memory_limit': '2GB'})\n"

@@ -20,7 +20,7 @@ from bot.logs.classify import check_every_byte_read, default_buffer_bytes, load_
 from bot.logs.events import is_valid_line
 from bot.logs.reader import LogFile
 from bot.logs.sources import PlainFile
-from tests.support.logs import line_of, make_kb, outcome, write_log
+from tests.support.logs import line_of, make_kb, outcome, retrieved, write_log
 
 KB = make_kb({"web": ["Deployment"]})
 # The smallest reader: lines up to 30 bytes, a 64-byte buffer.
@@ -242,3 +242,27 @@ def test_blank_lines_crlf_and_a_byte_order_mark_are_accounted_for(tmp_path: Path
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + BASE.encode() + b"\r\n\r\n   \n\nnot json")
     assert _read(path, 1000) == [(5, "not valid JSON", "not json")]
+
+
+@pytest.mark.parametrize(
+    "intent",
+    ["\\x01", "C:\\x01\\data", "a \\x01 and a \\t", "\x01"],
+    ids=["backslash x01", "a Windows path", "two escapes", "a control character"],
+)
+def test_text_that_spells_a_control_character_is_read_whole(tmp_path: Path, intent: str) -> None:
+    # The reader's column delimiter once was the four characters \x01, which cut a line holding
+    # them in two and failed the whole run on the byte invariant.
+    line = line_of(retrieved("w", "r", "2026-03-01T10:00:00Z", intent, {"web": 0.9}))
+    assert "\\x01" in line or "\\u0001" in line
+    path = tmp_path / "text.jsonl"
+    path.write_text(line + "\n" + BASE + "\n", encoding="utf-8")
+    assert _read(path, 1000) == []
+    assert is_valid_line(line)
+
+
+def test_a_raw_control_character_is_rejected_not_lost(tmp_path: Path) -> None:
+    line = line_of(retrieved("w", "r", "2026-03-01T10:00:00Z", "a-b", {"web": 0.9}))
+    line = line.replace("a-b", "a\x01b")
+    path = tmp_path / "raw.jsonl"
+    path.write_text(line + "\n" + BASE + "\n", encoding="utf-8")
+    assert _read(path, 1000) == [(1, "not valid JSON", line)]

@@ -29,8 +29,11 @@ from bot.logs.events import MAX_DEPTH, json_depth
 from bot.logs.reader import LogFile
 from bot.logs.sources import BOM, MIN_PIECE_BYTES, PlainFile, prepare
 
-# JSON text cannot hold a raw control character, so no valid line contains this delimiter.
-_DELIMITER = "\\x01"
+# The column delimiter of the line reader: raw control characters, which no valid JSON line
+# contains (not the four characters of the text \x01, which a JSON string may well hold). An
+# invalid line would have to hold these four bytes in this order to be cut, and the byte
+# invariant would then stop the run.
+_DELIMITER = "\x01\x02\x03\x04"
 # Lines longer than this are rejected (`line longer than N bytes`) and quarantined; the others are
 # read. The reader's own limit is two bytes higher, so that a line it hands over can still be
 # measured against this one whatever its line ending.
